@@ -1,0 +1,5 @@
+.PHONY: run test
+run:  ## install everything, then run web + workers with a demo tenant
+	scripts/run.sh
+test:  ## install what the tests need, then run the suite
+	scripts/test.sh

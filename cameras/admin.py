@@ -1,0 +1,82 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from tenants.admin import TenantScopedAdmin, admin_tenant_id
+from tenants.models import Tenant
+
+from .models import Camera
+from .rtsp import keep_stored_password, mask_password, validate_rtsp_url
+from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, save_new_camera
+
+
+class CameraForm(forms.ModelForm):
+    """Shows the RTSP URL with its password masked; submitting the mask keeps the stored password."""
+
+    confined_tenant_id: str | None = None  # set by CameraAdmin for a tenant's staff
+
+    class Meta:
+        model = Camera
+        fields = ["tenant", "slug", "name", "rtsp_url", "features", "fps", "enabled", "record"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["rtsp_url"] = mask_password(self.instance.rtsp_url)
+            self.fields["slug"].disabled = True
+        else:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Leave empty to generate one from the name."
+
+    def clean_rtsp_url(self) -> str:
+        url = self.cleaned_data["rtsp_url"]
+        try:
+            validate_rtsp_url(url)
+        except ValueError as exc:
+            raise ValidationError(f"RTSP URL {exc}.") from exc
+        stored = Camera.objects.filter(pk=self.instance.pk).values_list("rtsp_url", flat=True).first()
+        return keep_stored_password(url, stored)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            tenant = cleaned.get("tenant") or Tenant.objects.filter(pk=self.confined_tenant_id).first()
+            if tenant is not None:
+                try:
+                    check_room_for_camera(tenant, cleaned.get("slug") or "")
+                except (CameraLimitReached, CameraIdTaken) as exc:
+                    raise ValidationError(str(exc)) from exc
+        return cleaned
+
+
+@admin.register(Camera)
+class CameraAdmin(TenantScopedAdmin):
+    form = CameraForm
+    list_display = ["slug", "name", "tenant", "status", "enabled", "record", "fps", "features", "updated_at"]
+    list_filter = ["tenant", "status", "enabled", "record"]
+    search_fields = ["slug", "name", "tenant__id", "tenant__name"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["status", "created_at", "updated_at"]
+    actions = ["enable", "disable"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.confined_tenant_id = admin_tenant_id(request)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        tenant_id = admin_tenant_id(request)
+        if tenant_id is not None:
+            obj.tenant_id = tenant_id
+        save_new_camera(obj)
+
+    @admin.action(description="Enable selected cameras")
+    def enable(self, request, queryset):
+        queryset.update(enabled=True)
+
+    @admin.action(description="Disable selected cameras")
+    def disable(self, request, queryset):
+        queryset.update(enabled=False)

@@ -1,0 +1,48 @@
+from rest_framework import serializers
+
+from tenants.catalogue import FEATURES
+from tenants.models import slug_validator
+
+from ..models import Camera
+from ..rtsp import keep_stored_password, mask_password, validate_rtsp_url
+
+
+class CameraSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="slug", required=False, max_length=64, validators=[slug_validator])
+    tenant_id = serializers.CharField(read_only=True)
+    rtsp_url = serializers.CharField(max_length=1000, help_text="rtsp:// or rtsps://; the password is masked")
+    features = serializers.ListField(
+        child=serializers.ChoiceField(choices=FEATURES),
+        required=False,
+        help_text="Features outside the tenant's plan are dropped.",
+    )
+    fps = serializers.IntegerField(min_value=1, max_value=30, required=False)
+
+    class Meta:
+        model = Camera
+        fields = [
+            "id", "tenant_id", "name", "rtsp_url", "features", "fps",
+            "enabled", "record", "status", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["status", "created_at", "updated_at"]
+
+    def validate_id(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.slug:
+            raise serializers.ValidationError("A camera's id cannot be changed.")
+        return value
+
+    def validate_rtsp_url(self, value: str) -> str:
+        try:
+            validate_rtsp_url(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(f"RTSP URL {exc}.") from exc
+        return keep_stored_password(value, self.instance.rtsp_url if self.instance else None)
+
+    def validate_features(self, value: list[str]) -> list[str]:
+        allowed = self.context["tenant"].features
+        return [f for f in FEATURES if f in value and f in allowed]
+
+    def to_representation(self, instance: Camera) -> dict:
+        data = super().to_representation(instance)
+        data["rtsp_url"] = mask_password(instance.rtsp_url)
+        return data

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs, migrates, creates the demo tenant and users, prints a token, then runs web + workers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+set -a; . ./.env; set +a
+mkdir -p var
+.venv/bin/python manage.py migrate --no-input -v 0
+.venv/bin/python manage.py collectstatic --no-input -v 0
+.venv/bin/python manage.py create_demo --password "$DEMO_PASSWORD"
+echo "==> web on http://127.0.0.1:${PORT:-8000}/ (API /v2/api/, docs /v2/api/docs, admin /admin/)"
+exec .venv/bin/honcho start -f Procfile

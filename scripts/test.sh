@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs the whole suite (real PostgreSQL, Redis, ffmpeg, RTSP).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+.venv/bin/ruff check .
+.venv/bin/python manage.py makemigrations --check --dry-run -v 0
+exec .venv/bin/pytest "$@"

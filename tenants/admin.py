@@ -1,0 +1,99 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from .models import Membership, Tenant
+
+
+def admin_tenant_id(request) -> str | None:
+    """The tenant a staff user is confined to; None for a platform superuser (sees every tenant)."""
+    if request.user.is_superuser:
+        return None
+    membership = getattr(request.user, "membership", None)
+    return membership.tenant_id if membership else ""
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Admin for a model with a `tenant` field: a tenant's staff see and edit only their own rows."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        tenant_id = admin_tenant_id(request)
+        return qs if tenant_id is None else qs.filter(tenant_id=tenant_id)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        return filters if admin_tenant_id(request) is None else [f for f in filters if f != "tenant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if admin_tenant_id(request) is None else (*fields, "tenant")
+
+    def save_model(self, request, obj, form, change):
+        tenant_id = admin_tenant_id(request)
+        if tenant_id is not None and not change:
+            obj.tenant_id = tenant_id
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "camera_limit", "features", "event_retention_days", "recording_retention_days"]
+    search_fields = ["id", "name"]
+    readonly_fields = ["created_at"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        tenant_id = admin_tenant_id(request)
+        return qs if tenant_id is None else qs.filter(pk=tenant_id)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "id", "camera_limit", "features", "event_retention_days"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    list_display = ["user", "tenant", "role"]
+    list_filter = ["tenant", "role"]
+    search_fields = ["user__username", "tenant__id", "tenant__name"]
+    autocomplete_fields = ["user"]
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    can_delete = False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class TenantUserAdmin(UserAdmin):
+    inlines = [MembershipInline]
+    list_display = ["username", "email", "tenant", "role", "is_staff", "is_active"]
+    list_filter = ["membership__tenant", "membership__role", "is_staff", "is_active"]
+    list_select_related = ["membership"]
+
+    @admin.display(ordering="membership__tenant")
+    def tenant(self, user) -> str:
+        membership = getattr(user, "membership", None)
+        return membership.tenant_id if membership else "—"
+
+    @admin.display(ordering="membership__role")
+    def role(self, user) -> str:
+        membership = getattr(user, "membership", None)
+        return membership.role if membership else "—"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        tenant_id = admin_tenant_id(request)
+        return qs if tenant_id is None else qs.filter(membership__tenant_id=tenant_id)

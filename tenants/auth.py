@@ -1,0 +1,59 @@
+"""Authentication of API requests by a tenant-scoped JWT (Bearer or JWT header)."""
+
+from dataclasses import dataclass
+
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from .models import Tenant
+
+
+@dataclass(frozen=True)
+class TenantPrincipal:
+    """Who is calling: a tenant, the token's scopes and, for a user's token, the user id."""
+
+    tenant: Tenant
+    scopes: frozenset[str]
+    user_id: int | None = None
+
+    is_authenticated = True
+    is_active = True
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.id
+
+
+def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
+    """Validate a raw JWT and resolve its tenant; raises InvalidToken when either fails.
+
+    Shared by DRF, the WebSocket consumer, HLS links and the GraphQL API.
+    """
+    try:
+        token = AccessToken(raw_token)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from exc
+    tenant_id = token.get("tenant_id")
+    if not tenant_id:
+        raise InvalidToken("Token has no tenant_id claim.")
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        raise InvalidToken("Token's tenant does not exist.")
+    return TenantPrincipal(
+        tenant=tenant,
+        scopes=frozenset(str(token.get("scope", "")).split()),
+        user_id=token.get("user_id"),
+    )
+
+
+class TenantJWTAuthentication(JWTAuthentication):
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            raise InvalidToken("Authorization header must be 'Bearer <token>' or 'JWT <token>'.")
+        principal = principal_from_token(raw_token)
+        return principal, principal

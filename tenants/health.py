@@ -1,0 +1,72 @@
+"""Liveness, readiness (PostgreSQL + Redis really answered) and Prometheus metrics behind basic auth."""
+
+import base64
+import binascii
+import secrets
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
+
+READY_TIMEOUT_S = 2.0
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_postgres() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_redis() -> None:
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=READY_TIMEOUT_S, socket_connect_timeout=READY_TIMEOUT_S
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    checks = {}
+    for name, check in (("postgres", _check_postgres), ("redis", _check_redis)):
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means "not ready"; the message says which and why
+            checks[name] = f"error: {exc.__class__.__name__}: {exc}"
+    failed = [name for name, result in checks.items() if result != "ok"]
+    if failed:
+        body = {"status": "unavailable", "failed": failed, "checks": checks}
+        return JsonResponse(body, status=503)
+    return JsonResponse({"status": "ok", "checks": checks})
+
+
+def _basic_auth_ok(request: HttpRequest) -> bool:
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not settings.METRICS_PASSWORD:
+        return False
+    try:
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    user_ok = secrets.compare_digest(user, settings.METRICS_USER)
+    password_ok = secrets.compare_digest(password, settings.METRICS_PASSWORD)
+    return user_ok and password_ok
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not _basic_auth_ok(request):
+        response = HttpResponse("Metrics need HTTP basic auth (METRICS_USER / METRICS_PASSWORD).\n", status=401)
+        response["WWW-Authenticate"] = 'Basic realm="metrics"'
+        return response
+    return ExportToDjangoView(request)

@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+from .catalogue import FEATURES, READ_SCOPES, SCOPES
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    "Use 1-64 lowercase letters, digits and inner hyphens.",
+)
+
+
+class Tenant(models.Model):
+    """A customer: owns cameras, events and recordings; its plan limits what it may use."""
+
+    id = models.CharField(primary_key=True, max_length=64, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    camera_limit = models.PositiveIntegerField(default=10)
+    features = ArrayField(
+        models.CharField(max_length=32, choices=[(f, f) for f in FEATURES]),
+        default=list,
+        blank=True,
+        help_text="Detection features the plan allows: " + ", ".join(FEATURES),
+    )
+    event_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    recording_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Membership(models.Model):
+    """A user's place in one tenant; the role decides the scopes of the user's tokens."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin"
+        OPERATOR = "operator"
+        VIEWER = "viewer"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return READ_SCOPES if self.role == self.Role.VIEWER else SCOPES

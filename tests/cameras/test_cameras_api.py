@@ -1,0 +1,167 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cameras.models import Camera
+
+from ..factories import CameraFactory
+
+pytestmark = pytest.mark.django_db
+
+CAMERAS = "/v2/api/cameras"
+SCHEMA_FIELDS = {
+    "id", "tenant_id", "name", "rtsp_url", "features", "fps", "enabled", "record", "status", "created_at", "updated_at",
+}  # fmt: skip
+
+
+def create(client, **body):
+    return client.post(CAMERAS, body, format="json")
+
+
+def test_list_returns_a_json_array_of_the_seed_schema(client_a, camera_a):
+    response = client_a.get(CAMERAS)
+    assert response.status_code == 200
+    [camera] = response.json()
+    assert set(camera) == SCHEMA_FIELDS
+    assert camera["id"] == "cam-front-01"
+    assert camera["tenant_id"] == "tenant-a"
+    assert camera["created_at"].endswith("Z")
+
+
+def test_list_query_count_does_not_grow_with_cameras(client_a, tenant_a):
+    CameraFactory.create_batch(3, tenant=tenant_a)
+    with CaptureQueriesContext(connection) as few:
+        client_a.get(CAMERAS)
+    CameraFactory.create_batch(7, tenant=tenant_a)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client_a.get(CAMERAS).json()) == 10
+    assert len(many) == len(few) <= 2
+
+
+def test_create_like_the_seed_quickstart(client_a):
+    response = create(client_a, name="Lobby", rtsp_url="rtsp://10.0.0.9/stream", features=["person"])
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["name"] == "Lobby"
+    assert body["id"].startswith("lobby-")
+    assert (body["fps"], body["enabled"], body["record"], body["status"]) == (5, True, True, "offline")
+    assert Camera.objects.get(tenant_id="tenant-a", slug=body["id"]).features == ["person"]
+
+
+def test_given_id_is_kept_and_a_clash_is_409(client_a, client_b, camera_a):
+    assert create(client_a, id="cam-2", name="Two", rtsp_url="rtsp://h/s").json()["id"] == "cam-2"
+    clash = create(client_a, id="cam-front-01", name="Dup", rtsp_url="rtsp://h/s")
+    assert clash.status_code == 409
+    assert "cam-front-01" in clash.json()["detail"]
+    # ids are unique per tenant only
+    assert create(client_b, id="cam-front-01", name="B's gate", rtsp_url="rtsp://h/s").status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"rtsp_url": "rtsp://h/s"}, "name"),
+        ({"name": "x"}, "rtsp_url"),
+        ({"name": "x", "rtsp_url": "http://h/s"}, "rtsp_url"),
+        ({"name": "x", "rtsp_url": "rtsp:///nohost"}, "rtsp_url"),
+        ({"name": "x", "rtsp_url": "rtsp://h:99999/s"}, "rtsp_url"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s s"}, "rtsp_url"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "fps": 0}, "fps"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "fps": 31}, "fps"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "fps": "fast"}, "fps"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "features": ["person", "dragon"]}, "features"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "features": "person"}, "features"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "id": "Bad Id!"}, "id"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "enabled": "maybe"}, "enabled"),
+    ],
+)
+def test_invalid_camera_is_400_naming_the_field_and_stores_nothing(client_a, tenant_a, body, field):
+    response = create(client_a, **body)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["code"] == "invalid"
+    assert field in error["fields"]
+    assert error["detail"].startswith(field)
+    assert not Camera.objects.exists()
+
+
+def test_rtsps_and_fps_bounds_are_accepted(client_a):
+    assert create(client_a, name="a", rtsp_url="rtsps://cam.example:322/live", fps=1).status_code == 201
+    assert create(client_a, name="b", rtsp_url="rtsp://[fe80::1]:554/live", fps=30).status_code == 201
+
+
+def test_features_outside_the_plan_are_dropped(client_a, tenant_a):
+    tenant_a.features = ["person", "motion"]
+    tenant_a.save()
+    response = create(client_a, name="x", rtsp_url="rtsp://h/s", features=["vehicle", "person", "license_plate"])
+    assert response.status_code == 201
+    assert response.json()["features"] == ["person"]
+    patched = client_a.patch(f"{CAMERAS}/{response.json()['id']}", {"features": ["motion", "vehicle"]}, format="json")
+    assert patched.json()["features"] == ["motion"]
+
+
+def test_camera_limit_is_403_with_a_clear_message(client_a, tenant_a):
+    tenant_a.camera_limit = 2
+    tenant_a.save()
+    CameraFactory.create_batch(2, tenant=tenant_a)
+    response = create(client_a, name="third", rtsp_url="rtsp://h/s")
+    assert response.status_code == 403
+    assert response.json()["code"] == "camera_limit"
+    assert "limit" in response.json()["detail"].lower()
+    assert Camera.objects.filter(tenant=tenant_a).count() == 2
+
+
+def test_password_is_masked_everywhere_and_kept_when_patch_omits_it(client_a, camera_a):
+    shown = client_a.get(CAMERAS).json()[0]["rtsp_url"]
+    assert shown == "rtsp://viewer:***@10.0.0.5:554/stream"
+    patched = client_a.patch(f"{CAMERAS}/cam-front-01", {"name": "Renamed"}, format="json")
+    assert "s3cret" not in patched.content.decode()
+    camera_a.refresh_from_db()
+    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5:554/stream"
+
+
+def test_sending_back_the_masked_url_keeps_the_password(client_a, camera_a):
+    client_a.patch(f"{CAMERAS}/cam-front-01", {"rtsp_url": "rtsp://viewer:***@10.0.0.6:554/stream"}, format="json")
+    camera_a.refresh_from_db()
+    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.6:554/stream"
+
+
+def test_new_password_replaces_the_stored_one_and_is_masked(client_a, camera_a):
+    response = client_a.patch(f"{CAMERAS}/cam-front-01", {"rtsp_url": "rtsp://admin:n%40w@10.0.0.5/s"}, format="json")
+    assert response.json()["rtsp_url"] == "rtsp://admin:***@10.0.0.5/s"
+    camera_a.refresh_from_db()
+    assert camera_a.rtsp_url == "rtsp://admin:n%40w@10.0.0.5/s"
+
+
+def test_patch_updates_partially_and_rejects_bad_values(client_a, camera_a):
+    response = client_a.patch(f"{CAMERAS}/cam-front-01", {"fps": 12, "enabled": False}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["fps"], response.json()["enabled"], response.json()["name"]) == (12, False, "Front gate")
+    for body in ({"fps": 99}, {"rtsp_url": "ftp://h"}, {"id": "other"}):
+        assert client_a.patch(f"{CAMERAS}/cam-front-01", body, format="json").status_code == 400
+    camera_a.refresh_from_db()
+    assert (camera_a.fps, camera_a.slug) == (12, "cam-front-01")
+
+
+def test_put_is_not_part_of_the_contract(client_a, camera_a):
+    assert client_a.put(f"{CAMERAS}/cam-front-01", {"name": "x"}, format="json").status_code == 405
+
+
+def test_delete_removes_the_camera(client_a, camera_a):
+    assert client_a.delete(f"{CAMERAS}/cam-front-01").status_code == 204
+    assert not Camera.objects.exists()
+    assert client_a.delete(f"{CAMERAS}/cam-front-01").status_code == 404
+
+
+def test_other_tenant_cannot_see_patch_or_delete(client_b, camera_a):
+    assert client_b.get(CAMERAS).json() == []
+    assert client_b.get(f"{CAMERAS}/cam-front-01").status_code == 404
+    assert client_b.patch(f"{CAMERAS}/cam-front-01", {"name": "pwned"}, format="json").status_code == 404
+    assert client_b.delete(f"{CAMERAS}/cam-front-01").status_code == 404
+    camera_a.refresh_from_db()
+    assert camera_a.name == "Front gate"
+
+
+def test_tenant_id_in_the_body_is_ignored(client_a):
+    response = create(client_a, name="x", rtsp_url="rtsp://h/s", tenant_id="tenant-b")
+    assert response.json()["tenant_id"] == "tenant-a"

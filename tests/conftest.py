@@ -1,0 +1,62 @@
+"""Shared fixtures: two tenants (A and B), tokens and API clients for each, real PostgreSQL and Redis."""
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from tenants.catalogue import SCOPES
+from tenants.tokens import issue_access_token
+
+from .factories import CameraFactory, TenantFactory
+
+
+@pytest.fixture(autouse=True)
+def _recordings_root(settings, tmp_path):
+    settings.VMS_RECORDINGS_ROOT = tmp_path / "recordings"
+    settings.VMS_RECORDINGS_ROOT.mkdir()
+
+
+@pytest.fixture
+def tenant_a(db):
+    return TenantFactory(id="tenant-a", name="Tenant A")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return TenantFactory(id="tenant-b", name="Tenant B")
+
+
+@pytest.fixture
+def make_token():
+    def make(tenant, scopes=SCOPES, ttl=3600) -> str:
+        return issue_access_token(tenant, tuple(scopes), timedelta(seconds=ttl))
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_token):
+    """An API client authenticated as `tenant` with `scopes` (all by default)."""
+
+    def make(tenant, scopes=SCOPES, header="Bearer") -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"{header} {make_token(tenant, scopes)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_a(make_client, tenant_a):
+    return make_client(tenant_a)
+
+
+@pytest.fixture
+def client_b(make_client, tenant_b):
+    return make_client(tenant_b)
+
+
+@pytest.fixture
+def camera_a(tenant_a):
+    return CameraFactory(tenant=tenant_a, slug="cam-front-01", name="Front gate")

@@ -1,0 +1,120 @@
+import time
+
+import jwt
+import pytest
+from django.conf import settings
+
+from tenants.catalogue import READ_SCOPES, SCOPES
+from tenants.models import Membership
+
+from ..factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CAMERAS = "/v2/api/cameras"
+
+
+def test_missing_token_is_401(client, tenant_a):
+    response = client.get(CAMERAS)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", ["Bearer not-a-jwt", "Bearer", "Token abc", "Bearer a.b.c"])
+def test_malformed_token_is_401(client, tenant_a, header):
+    assert client.get(CAMERAS, HTTP_AUTHORIZATION=header).status_code == 401
+
+
+def test_expired_token_is_401(client, tenant_a, make_token):
+    token = make_token(tenant_a, ttl=1)
+    time.sleep(1.1)
+    response = client.get(CAMERAS, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"].lower()
+
+
+def test_token_signed_with_another_key_is_401(client, tenant_a):
+    forged = jwt.encode(
+        {
+            "token_type": "access",
+            "exp": int(time.time()) + 60,
+            "jti": "x",
+            "tenant_id": tenant_a.id,
+            "scope": "cameras:read",
+        },
+        "not-our-key",
+        algorithm="HS256",
+    )
+    assert client.get(CAMERAS, HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
+
+
+def test_token_without_tenant_is_401(client, tenant_a):
+    token = jwt.encode(
+        {"token_type": "access", "exp": int(time.time()) + 60, "jti": "x", "scope": " ".join(SCOPES)},
+        settings.SIMPLE_JWT["SIGNING_KEY"],
+        algorithm="HS256",
+    )
+    response = client.get(CAMERAS, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert "tenant_id" in response.json()["detail"]
+
+
+def test_token_of_deleted_tenant_is_401(client, tenant_a, make_token):
+    token = make_token(tenant_a)
+    tenant_a.delete()
+    assert client.get(CAMERAS, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+@pytest.mark.parametrize("header", ["Bearer", "JWT"])
+def test_both_header_forms_are_accepted(make_client, tenant_a, header):
+    assert make_client(tenant_a, header=header).get(CAMERAS).status_code == 200
+
+
+def test_missing_scope_is_403_naming_the_scope(make_client, tenant_a):
+    reader = make_client(tenant_a, scopes=["cameras:read"])
+    assert reader.get(CAMERAS).status_code == 200
+    response = reader.post(CAMERAS, {"name": "x", "rtsp_url": "rtsp://h/s"}, format="json")
+    assert response.status_code == 403
+    assert "cameras:write" in response.json()["detail"]
+    assert make_client(tenant_a, scopes=["events:read"]).get(CAMERAS).status_code == 403
+
+
+def test_password_login_gives_tenant_scoped_tokens_and_refresh_works(client, tenant_a):
+    MembershipFactory(user__username="alice", tenant=tenant_a, role=Membership.Role.VIEWER)
+    response = client.post(
+        "/v2/api/auth/token",
+        {"username": "alice", "password": "correct-horse-battery"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    claims = jwt.decode(body["access"], options={"verify_signature": False})
+    assert claims["tenant_id"] == "tenant-a"
+    assert claims["scope"].split() == list(READ_SCOPES)
+    assert client.get(CAMERAS, HTTP_AUTHORIZATION=f"JWT {body['access']}").status_code == 200
+
+    refreshed = client.post("/v2/api/auth/refresh", {"refresh": body["refresh"]}, content_type="application/json")
+    assert refreshed.status_code == 200
+    new_claims = jwt.decode(refreshed.json()["access"], options={"verify_signature": False})
+    assert (new_claims["tenant_id"], new_claims["scope"]) == (claims["tenant_id"], claims["scope"])
+
+
+def test_wrong_password_and_user_without_tenant_are_401(client, tenant_a):
+    MembershipFactory(user__username="alice", tenant=tenant_a)
+    bad = client.post("/v2/api/auth/token", {"username": "alice", "password": "nope"}, content_type="application/json")
+    assert bad.status_code == 401
+    UserFactory(username="loner")
+    response = client.post(
+        "/v2/api/auth/token",
+        {"username": "loner", "password": "correct-horse-battery"},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    assert "no tenant" in response.json()["detail"]
+
+
+def test_login_needs_both_fields(client):
+    response = client.post("/v2/api/auth/token", {"username": "alice"}, content_type="application/json")
+    assert response.status_code == 400
+    assert "password" in response.json()["fields"]

@@ -1,0 +1,3 @@
+"""WebSocket URL routes; each app appends its consumers here."""
+
+websocket_urlpatterns: list = []

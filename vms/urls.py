@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tenants import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("v2/health", health.health, name="health"),
+    path("v2/health/ready", health.ready, name="health-ready"),
+    path("v2/metrics", health.metrics, name="metrics"),
+    path("v2/api/auth/", include("tenants.api.urls")),
+    path("v2/api/", include("cameras.api.urls")),
+    path("v2/api/schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path(
+        "v2/api/docs",
+        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
+        name="api-docs",
+    ),
+]
