@@ -11,6 +11,10 @@ urlpatterns = [
     path("v2/metrics", health.metrics, name="metrics"),
     path("v2/api/auth/", include("tenants.api.urls")),
     path("v2/api/", include("cameras.api.urls")),
+    path("v2/api/", include("events.api.urls")),
+    path("v2/api/playback/", include("playback.api.urls")),
+    path("v2/hls/", include("playback.urls")),
+    path("vsaas/api/v1/", include("events.kalay.urls")),
     path("v2/api/schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
         "v2/api/docs",

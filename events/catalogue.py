@@ -1,0 +1,8 @@
+"""Event types and their numeric Kalay categories (`event_id`); extend by adding a line."""
+
+EVENT_CATEGORIES: dict[str, int] = {
+    "motion": 1,
+    "person": 2,
+    "vehicle": 3,
+    "license_plate": 4,
+}

@@ -1,0 +1,3 @@
+app_name = "kalay"
+
+urlpatterns: list = []
