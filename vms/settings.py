@@ -26,6 +26,8 @@ VMS_RECORDINGS_ROOT = BASE_DIR / env.str("VMS_RECORDINGS_ROOT", default="var/rec
 VMS_DETECTOR_MODEL = env.str("VMS_DETECTOR_MODEL", default="../shared/models/yolo11n_int8_openvino_model")
 if (BASE_DIR / VMS_DETECTOR_MODEL).exists():
     VMS_DETECTOR_MODEL = str((BASE_DIR / VMS_DETECTOR_MODEL).resolve())
+# Lifetime of signed segment/snapshot/thumbnail URLs (seconds).
+VMS_MEDIA_URL_TTL = env.int("VMS_MEDIA_URL_TTL", default=6 * 3600)
 METRICS_USER = env.str("METRICS_USER", default="metrics")
 METRICS_PASSWORD = env.str("METRICS_PASSWORD", default="")
 if not METRICS_PASSWORD and not DEBUG:

@@ -8,36 +8,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.CharField(default=events.models.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('camera_id', models.CharField(max_length=64)),
-                ('type', models.CharField(max_length=32)),
-                ('event_id', models.PositiveSmallIntegerField()),
-                ('confidence', models.FloatField()),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('snapshot_url', models.CharField(blank=True, default='', max_length=500)),
-                ('trace_id', models.CharField(max_length=64)),
-                ('model_version', models.CharField(blank=True, default='', max_length=100)),
-                ('ts', models.DateTimeField()),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=100), blank=True, default=list, size=None)),
-                ('expires', models.DateTimeField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='tenants.tenant')),
+                (
+                    "id",
+                    models.CharField(
+                        default=events.models.new_event_id,
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("camera_id", models.CharField(max_length=64)),
+                ("type", models.CharField(max_length=32)),
+                ("event_id", models.PositiveSmallIntegerField()),
+                ("confidence", models.FloatField()),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("snapshot_url", models.CharField(blank=True, default="", max_length=500)),
+                ("trace_id", models.CharField(max_length=64)),
+                ("model_version", models.CharField(blank=True, default="", max_length=100)),
+                ("ts", models.DateTimeField()),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=100), blank=True, default=list, size=None
+                    ),
+                ),
+                ("expires", models.DateTimeField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-ts', '-id'],
-                'indexes': [models.Index(fields=['tenant', '-ts', '-id'], name='event_tenant_ts'), models.Index(fields=['tenant', 'camera_id', '-ts', '-id'], name='event_tenant_camera_ts'), models.Index(fields=['tenant', 'type', '-ts', '-id'], name='event_tenant_type_ts'), models.Index(fields=['expires'], name='event_expires'), django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='event_tags_gin')],
+                "ordering": ["-ts", "-id"],
+                "indexes": [
+                    models.Index(fields=["tenant", "-ts", "-id"], name="event_tenant_ts"),
+                    models.Index(fields=["tenant", "camera_id", "-ts", "-id"], name="event_tenant_camera_ts"),
+                    models.Index(fields=["tenant", "type", "-ts", "-id"], name="event_tenant_type_ts"),
+                    models.Index(fields=["expires"], name="event_expires"),
+                    django.contrib.postgres.indexes.GinIndex(fields=["tags"], name="event_tags_gin"),
+                ],
             },
         ),
     ]

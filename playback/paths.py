@@ -1,0 +1,39 @@
+"""Where recordings and snapshots live on disk and under /v2/hls/; one place for both layouts.
+
+Disk:  <VMS_RECORDINGS_ROOT>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<file>
+URL:   /v2/hls/<camera>/<YYYY-MM-DD>/<HH>/<file>   (the tenant comes from the token or signature)
+"""
+
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+
+
+def hour_parts(ts: datetime) -> tuple[str, str]:
+    """The (date, hour) folder names of an aware UTC timestamp."""
+    return ts.strftime("%Y-%m-%d"), ts.strftime("%H")
+
+
+def hour_dir(tenant_id: str, camera_slug: str, date: str, hour: str) -> Path:
+    return settings.VMS_RECORDINGS_ROOT / tenant_id / camera_slug / date / hour
+
+
+def hour_url(camera_slug: str, date: str, hour: str, name: str = "index.m3u8") -> str:
+    return f"/v2/hls/{camera_slug}/{date}/{hour}/{name}"
+
+
+def new_snapshot(tenant_id: str, camera_slug: str, ts: datetime) -> tuple[Path, str]:
+    """A fresh snapshot's file path and its /v2/hls URL (`snap-N.jpg`, N = epoch milliseconds)."""
+    date, hour = hour_parts(ts)
+    name = f"snap-{int(ts.timestamp() * 1000)}.jpg"
+    return hour_dir(tenant_id, camera_slug, date, hour) / name, hour_url(camera_slug, date, hour, name)
+
+
+def file_for_url(tenant_id: str, url: str) -> Path | None:
+    """The file behind a /v2/hls URL of this tenant, or None when the URL is not of that form."""
+    parts = url.split("?", 1)[0].removeprefix("/v2/hls/").split("/")
+    if len(parts) != 4 or any(p in ("", ".", "..") for p in parts):
+        return None
+    camera_slug, date, hour, name = parts
+    return hour_dir(tenant_id, camera_slug, date, hour) / name
