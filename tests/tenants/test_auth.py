@@ -43,7 +43,7 @@ def test_token_signed_with_another_key_is_401(client, tenant_a):
             "tenant_id": tenant_a.id,
             "scope": "cameras:read",
         },
-        "not-our-key",
+        "not-our-key-but-long-enough-for-hs256",
         algorithm="HS256",
     )
     assert client.get(CAMERAS, HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401

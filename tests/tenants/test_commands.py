@@ -1,0 +1,80 @@
+from io import StringIO
+
+import jwt
+import pytest
+from django.core.management import CommandError, call_command
+
+from tenants.catalogue import SCOPES
+from tenants.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **kwargs) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def test_create_tenant_is_idempotent_and_updates(db):
+    args = ["create_tenant", "acme", "--name", "Acme", "--camera-limit", "4", "--features", "person,vehicle"]
+    run(*args)
+    run(*args)
+    assert Tenant.objects.count() == 1
+    run("create_tenant", "acme", "--camera-limit", "9", "--features", "motion,person")
+    tenant = Tenant.objects.get(pk="acme")
+    assert (tenant.name, tenant.camera_limit, tenant.features) == ("Acme", 9, ["person", "motion"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["Bad Slug"], "id"),
+        (["acme", "--features", "person,teleport"], "teleport"),
+        (["acme", "--camera-limit", "-1"], "camera_limit"),
+    ],
+)
+def test_create_tenant_rejects_bad_input(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("create_tenant", *args)
+    assert not Tenant.objects.exists()
+
+
+def test_issue_token_prints_only_a_jwt_with_tenant_and_scopes(tenant_a):
+    out = run("issue_token", "--tenant", "tenant-a")
+    assert out.count("\n") == 1
+    claims = jwt.decode(out.strip(), options={"verify_signature": False})
+    assert claims["tenant_id"] == "tenant-a"
+    assert claims["scope"].split() == list(SCOPES)
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+def test_issue_token_scopes_and_ttl(client, tenant_a):
+    token = run("issue_token", "--tenant", "tenant-a", "--scopes", "cameras:read events:read", "--ttl", "60").strip()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["scope"] == "cameras:read events:read"
+    assert claims["exp"] - claims["iat"] == 60
+    assert client.get("/v2/api/cameras", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tenant", "nobody"], "no tenant"),
+        (["--tenant", "tenant-a", "--scopes", "cameras:read root:all"], "root:all"),
+        (["--tenant", "tenant-a", "--ttl", "0"], "ttl"),
+    ],
+)
+def test_issue_token_rejects_bad_input(tenant_a, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("issue_token", *args)
+
+
+def test_create_demo_gives_a_working_login(client):
+    out = run("create_demo", "--password", "demo-pass-123")
+    assert "export JWT=" in out
+    response = client.post(
+        "/v2/api/auth/token", {"username": "demo", "password": "demo-pass-123"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert response.json()["tenant_id"] == "demo"

@@ -1,0 +1,61 @@
+import base64
+
+import pytest
+
+from ..factories import CameraFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_liveness(client):
+    response = client.get("/v2/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readiness_checks_postgres_and_redis(client):
+    response = client.get("/v2/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+
+
+def test_readiness_is_503_naming_redis_when_redis_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/v2/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["redis"]
+    assert body["checks"]["postgres"] == "ok"
+
+
+def test_metrics_need_basic_auth(client, settings):
+    assert client.get("/v2/metrics").status_code == 401
+    wrong = client.get("/v2/metrics", HTTP_AUTHORIZATION=basic(settings.METRICS_USER, "wrong"))
+    assert wrong.status_code == 401
+    assert wrong["WWW-Authenticate"].startswith("Basic")
+    assert client.get("/v2/metrics", HTTP_AUTHORIZATION="Basic !!!").status_code == 401
+
+
+def test_metrics_expose_django_and_camera_gauges(client, settings, tenant_a):
+    settings.METRICS_PASSWORD = "m-secret"
+    CameraFactory.create_batch(2, tenant=tenant_a, status="online")
+    CameraFactory(tenant=tenant_a, enabled=False)
+    response = client.get("/v2/metrics", HTTP_AUTHORIZATION=basic(settings.METRICS_USER, "m-secret"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'vms_cameras{enabled="true",status="online"} 2.0' in text
+    assert 'vms_cameras{enabled="false",status="offline"} 1.0' in text
+    assert "django_http_requests_total_by_method_total" in text
+
+
+def test_openapi_schema_and_docs(client):
+    schema = client.get("/v2/api/schema", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/v2/api/cameras", "/v2/api/cameras/{id}", "/v2/api/auth/token"} <= set(paths)
+    docs = client.get("/v2/api/docs")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
