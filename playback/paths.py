@@ -2,6 +2,7 @@
 
 Disk:  <VMS_RECORDINGS_ROOT>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<file>
 URL:   /v2/hls/<camera>/<YYYY-MM-DD>/<HH>/<file>   (the tenant comes from the token or signature)
+Live:  <VMS_RECORDINGS_ROOT>/<tenant>/<camera>/latest.jpg  ->  /v2/hls/<camera>/latest.jpg
 """
 
 from datetime import datetime
@@ -21,6 +22,16 @@ def hour_dir(tenant_id: str, camera_slug: str, date: str, hour: str) -> Path:
 
 def hour_url(camera_slug: str, date: str, hour: str, name: str = "index.m3u8") -> str:
     return f"/v2/hls/{camera_slug}/{date}/{hour}/{name}"
+
+
+def latest_snapshot(tenant_id: str, camera_slug: str) -> Path:
+    """The camera's most recent frame, replaced in place by the recorder; served at /v2/hls/<camera>/latest.jpg."""
+    return settings.VMS_RECORDINGS_ROOT / tenant_id / camera_slug / "latest.jpg"
+
+
+def url_for_file(relative_path: str) -> str:
+    """The /v2/hls URL of a file stored under the recordings root as `<tenant>/<camera>/<date>/<hour>/<file>`."""
+    return "/v2/hls/" + relative_path.split("/", 1)[1]
 
 
 def new_snapshot(tenant_id: str, camera_slug: str, ts: datetime) -> tuple[Path, str]:

@@ -8,9 +8,9 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
+from urllib.parse import quote_plus
 
 from django.conf import settings
-from django.utils.http import urlencode
 
 
 def _signature(path: str, tenant_id: str, expires: int) -> str:
@@ -20,8 +20,9 @@ def _signature(path: str, tenant_id: str, expires: int) -> str:
 
 def signed_url(path: str, tenant_id: str, ttl: int | None = None) -> str:
     expires = int(time.time()) + (ttl or settings.VMS_MEDIA_URL_TTL)
-    query = urlencode({"tid": tenant_id, "exp": expires, "sig": _signature(path, tenant_id, expires)})
-    return f"{path}?{query}"
+    # Built by hand: only the tenant id may need escaping (expiry and signature are digits and hex), and a
+    # full-hour playlist signs 1800 URLs, where urlencode() took two thirds of the time.
+    return f"{path}?tid={quote_plus(tenant_id)}&exp={expires}&sig={_signature(path, tenant_id, expires)}"
 
 
 def tenant_from_signature(path: str, params: Mapping[str, str]) -> str | None:

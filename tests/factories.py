@@ -1,7 +1,13 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 
 from cameras.models import Camera
+from events.catalogue import EVENT_CATEGORIES
+from events.models import Event
+from playback.models import Segment
 from tenants.catalogue import FEATURES
 from tenants.models import Membership, Tenant
 
@@ -44,3 +50,35 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     tenant = factory.SubFactory(TenantFactory)
     role = Membership.Role.OPERATOR
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """A stored event; `ts` defaults to a fixed moment, `expires` to 30 days later."""
+
+    class Meta:
+        model = Event
+
+    tenant = factory.SubFactory(TenantFactory)
+    camera_id = "cam-front-01"
+    type = "person"
+    event_id = factory.LazyAttribute(lambda e: EVENT_CATEGORIES[e.type])
+    confidence = 0.9
+    trace_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    ts = datetime(2020, 3, 12, 4, 0, tzinfo=UTC)
+    expires = factory.LazyAttribute(lambda e: e.ts + timedelta(days=30))
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    """An index row of a 2 s segment of `camera`, its `path` laid out like the recorder's (no file is written)."""
+
+    class Meta:
+        model = Segment
+
+    camera = factory.SubFactory(CameraFactory)
+    tenant = factory.LazyAttribute(lambda s: s.camera.tenant)
+    start = datetime(2020, 3, 12, 4, 0, tzinfo=UTC)
+    duration = 2.0
+    bytes = 150_000
+    path = factory.LazyAttribute(
+        lambda s: f"{s.tenant.id}/{s.camera.slug}/{s.start:%Y-%m-%d/%H}/seg-{int(s.start.timestamp() * 1000)}.ts"
+    )

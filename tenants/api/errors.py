@@ -1,5 +1,7 @@
 """One JSON error shape for the REST API: {"detail": ..., "code": ..., ["fields": {...}]}."""
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,6 +23,11 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
+    # DRF turns Django's own exceptions into these inside its handler; do it first so they get our shape too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

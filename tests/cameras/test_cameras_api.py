@@ -165,3 +165,9 @@ def test_other_tenant_cannot_see_patch_or_delete(client_b, camera_a):
 def test_tenant_id_in_the_body_is_ignored(client_a):
     response = create(client_a, name="x", rtsp_url="rtsp://h/s", tenant_id="tenant-b")
     assert response.json()["tenant_id"] == "tenant-a"
+
+
+def test_not_found_has_the_error_shape(client_a):
+    response = client_a.get(f"{CAMERAS}/nope")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

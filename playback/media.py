@@ -1,0 +1,157 @@
+"""Who may read a /v2/hls/ resource, and streaming its file from disk with Range and caching headers.
+
+A request proves its tenant with a signature of its own path (`?tid=&exp=&sig=`, see signing.py) or a JWT
+(`?token=` or an Authorization header). The tenant then picks the folder the file is read from, so another
+tenant's camera, segment or snapshot simply does not exist for it (404, never 403).
+Missing, bad or expired credentials are a 401; a valid token without the needed scope is a 403.
+"""
+
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
+from functools import wraps
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.http import parse_etags
+from django.views.decorators.http import require_safe
+from rest_framework.exceptions import AuthenticationFailed
+
+from tenants.auth import TenantJWTAuthentication, principal_from_token
+
+from .signing import tenant_from_signature
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+# A segment or event snapshot never changes once written: browsers may keep it for a year.
+IMMUTABLE = "private, max-age=31536000, immutable"
+NO_CACHE = "no-cache"
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class MediaDenied(Exception):
+    """The request's credentials do not allow it; carries the HTTP status and the API's error code."""
+
+    def __init__(self, status: int, detail: str, code: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.code = status, detail, code
+
+
+def tenant_for(request: HttpRequest, scopes: Iterable[str]) -> str:
+    """The tenant id a request may read media of: its valid signature's, else its token's (with one of `scopes`)."""
+    tenant_id = tenant_from_signature(request.path_info, request.GET)
+    if tenant_id:
+        return tenant_id
+    raw_token = request.GET.get("token")
+    try:
+        if not raw_token:
+            authentication = TenantJWTAuthentication()
+            header = authentication.get_header(request)
+            raw_token = authentication.get_raw_token(header) if header else None
+        if not raw_token:
+            if "sig" in request.GET:
+                raise MediaDenied(401, "The signature is invalid or has expired.", "bad_signature")
+            raise MediaDenied(401, "Send ?token=<jwt>, an Authorization header or a signed URL.", "not_authenticated")
+        principal = principal_from_token(raw_token)
+    except AuthenticationFailed as exc:
+        raise MediaDenied(401, str(exc.detail), "token_not_valid") from exc
+    if principal.scopes.isdisjoint(scopes):
+        raise MediaDenied(403, f"This token lacks the '{' or '.join(scopes)}' scope.", "permission_denied")
+    return principal.tenant_id
+
+
+def media_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET/HEAD only; a MediaDenied raised by the view becomes the API's JSON error shape."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except MediaDenied as exc:
+            return JsonResponse({"detail": exc.detail, "code": exc.code}, status=exc.status)
+
+    return require_safe(wrapper)
+
+
+class MediaFileResponse(FileResponse):
+    block_size = 256 * 1024  # fewer, larger writes than Django's 4 KiB for multi-megabyte segments
+
+
+async def _blocks(file, size: int) -> AsyncIterator[bytes]:
+    while block := await sync_to_async(file.read, thread_sensitive=False)(size):
+        yield block
+
+
+def _file_response(request: HttpRequest, file, **kwargs) -> MediaFileResponse:
+    response = MediaFileResponse(file, **kwargs)
+    if isinstance(request, ASGIRequest):
+        # Served by daphne, Django would read a file body into memory whole (StreamingHttpResponse.__aiter__
+        # lists sync iterators); stream it block by block from a worker thread instead.
+        response.streaming_content = _blocks(file, response.block_size)
+    return response
+
+
+class _FileSlice:
+    """Reads at most `length` bytes of an open file from its current position: the body of a 206."""
+
+    def __init__(self, file, length: int) -> None:
+        self._file, self._left = file, length
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(self._left if size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte of a single `bytes=` range; None to send the whole file.
+
+    A multi-range or another unit is ignored (RFC 9110 allows that); a range that is reversed or lies past
+    the end raises ValueError (416).
+    """
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:  # suffix range: the last N bytes
+        if int(last) == 0 or size == 0:
+            raise ValueError
+        return max(0, size - int(last)), size - 1
+    first_byte = int(first)
+    last_byte = size - 1 if not last else min(int(last), size - 1)
+    if first_byte >= size or (last and int(last) < first_byte):
+        raise ValueError
+    return first_byte, last_byte
+
+
+def serve_file(request: HttpRequest, path: Path, content_type: str, cache_control: str) -> HttpResponse:
+    """Stream `path` (404 when it is not a file) with ETag/If-None-Match, a single Range and `cache_control`."""
+    try:
+        file = path.open("rb")
+    except OSError as exc:  # missing, a folder, unreadable: nothing to serve
+        raise Http404("No such file.") from exc
+    stat = os.fstat(file.fileno())
+    etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Accept-Ranges": "bytes"}
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        file.close()
+        return HttpResponseNotModified(headers=headers)
+    wanted = request.headers.get("Range", "")
+    if wanted and request.headers.get("If-Range", etag) != etag:
+        wanted = ""  # the client's partial copy is of another version: send it all
+    try:
+        span = byte_range(wanted, stat.st_size)
+    except ValueError:
+        file.close()
+        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{stat.st_size}"})
+    if span is None:
+        return _file_response(request, file, content_type=content_type, headers=headers)
+    first, last = span
+    length = last - first + 1
+    file.seek(first)
+    headers.update({"Content-Length": str(length), "Content-Range": f"bytes {first}-{last}/{stat.st_size}"})
+    return _file_response(request, _FileSlice(file, length), status=206, content_type=content_type, headers=headers)

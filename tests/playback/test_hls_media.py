@@ -1,0 +1,150 @@
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+
+from playback import paths
+from playback.signing import signed_url
+
+from .conftest import HOUR
+
+pytestmark = pytest.mark.django_db
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
+
+
+@pytest.fixture
+def segment(camera_a, record):
+    """One real indexed segment of tenant A: (its /v2/hls URL, its bytes)."""
+    [row] = record(camera_a, count=1)
+    return paths.url_for_file(row.path), (settings.VMS_RECORDINGS_ROOT / row.path).read_bytes()
+
+
+@pytest.fixture
+def get(client, make_token, tenant_a):
+    def fetch(url, tenant=tenant_a, scopes=("playback:read",), **headers):
+        return client.get(url, {"token": make_token(tenant, scopes)}, headers=headers)
+
+    return fetch
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_a_playlists_signed_segment_url_streams_the_file(client, get, segment):
+    url, data = segment
+    [signed] = [line for line in get("/v2/hls/cam-front-01/2020-03-12/04/index.m3u8").content.decode().splitlines()
+                if line.startswith(url)]  # fmt: skip
+    response = client.get(signed)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "video/mp2t"
+    assert response["Content-Length"] == str(len(data))
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert response["Accept-Ranges"] == "bytes"
+    assert body(response) == data
+    # the ETag answers a revalidation with 304
+    again = client.get(signed, headers={"If-None-Match": response["ETag"]})
+    assert again.status_code == 304 and again["ETag"] == response["ETag"]
+
+
+@pytest.mark.parametrize(
+    "header, first, last",
+    [("bytes=0-99", 0, 99), ("bytes=100-", 100, None), ("bytes=-50", -50, None), ("bytes=188-999999999", 188, None)],
+)
+def test_a_range_is_a_206_of_those_bytes(get, segment, header, first, last):
+    url, data = segment
+    response = get(url, Range=header)
+    assert response.status_code == 206
+    part = data[first : None if last is None else last + 1]
+    assert body(response) == part
+    assert response["Content-Length"] == str(len(part))
+    start = first % len(data)
+    assert response["Content-Range"] == f"bytes {start}-{start + len(part) - 1}/{len(data)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=999999999-", "bytes=50-10", "bytes=-0"])
+def test_an_unsatisfiable_range_is_416(get, segment, header):
+    url, data = segment
+    response = get(url, Range=header)
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(data)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-9", "items=0-9", "bytes=-"])
+def test_a_range_it_does_not_serve_sends_the_whole_file(get, segment, header):
+    url, data = segment
+    response = get(url, Range=header)
+    assert (response.status_code, body(response)) == (200, data)
+
+
+def test_if_range_of_another_version_sends_the_whole_file(get, segment):
+    url, data = segment
+    response = get(url, Range="bytes=0-9", **{"If-Range": '"old-version"'})
+    assert (response.status_code, body(response)) == (200, data)
+
+
+def test_another_tenant_gets_404_for_the_segment(client, get, segment, tenant_b):
+    url, _ = segment
+    assert get(url, tenant=tenant_b).status_code == 404
+    assert client.get(signed_url(url, "tenant-b")).status_code == 404  # a valid signature of B reads B's folder
+
+
+def test_segment_credentials(client, get, segment):
+    url, data = segment
+    assert body(get(url)) == data  # a token in the query works too
+    missing = client.get(url)
+    assert (missing.status_code, missing.json()["code"]) == (401, "not_authenticated")
+    for bad in (signed_url(url, "tenant-a", ttl=-1), signed_url(url, "tenant-a").replace("sig=", "sig=f")):
+        assert client.get(bad).json()["code"] == "bad_signature"
+    another_files_signature = signed_url(url.replace(".ts", "0.ts"), "tenant-a").split("?")[1]
+    assert client.get(f"{url}?{another_files_signature}").status_code == 401
+    assert get(url, scopes=("events:read",)).status_code == 403  # event readers see thumbnails, not video
+
+
+def write(path, data=JPEG):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_event_snapshots_need_events_read_or_playback_read(client, get, camera_a, tenant_b):
+    path, url = paths.new_snapshot("tenant-a", camera_a.slug, HOUR + timedelta(minutes=3))
+    write(path)
+    for scopes in (("events:read",), ("playback:read",)):
+        response = get(url, scopes=scopes)
+        assert (response.status_code, response["Content-Type"], body(response)) == (200, "image/jpeg", JPEG)
+    assert get(url, scopes=("cameras:read",)).status_code == 403
+    assert client.get(signed_url(url, "tenant-a")).status_code == 200  # a thumbnail URL of the Kalay API
+    assert get(url, tenant=tenant_b, scopes=("events:read",)).status_code == 404
+
+
+def test_latest_snapshot_of_the_camera(get, camera_a, tenant_b):
+    write(paths.latest_snapshot("tenant-a", camera_a.slug))
+    response = get("/v2/hls/cam-front-01/latest.jpg")
+    assert (response.status_code, response["Content-Type"], body(response)) == (200, "image/jpeg", JPEG)
+    assert response["Cache-Control"] == "no-cache"
+    assert get("/v2/hls/cam-front-01/latest.jpg", tenant=tenant_b).status_code == 404
+    assert get("/v2/hls/cam-other/latest.jpg").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/v2/hls/cam-front-01/2020-03-12/04/..%2F..%2Flatest.jpg", "/v2/hls/cam-front-01/2020-03-12/04/.ts",
+     "/v2/hls/cam-front-01/2020-03-12/04/seg.m3u8", "/v2/hls/cam-front-01/2020-03-12/99/seg.ts",
+     "/v2/hls/cam-front-01/2020-13-12/04/seg.ts", "/v2/hls/cam-front-01/2020-03-12/04/missing.ts"],
+)  # fmt: skip
+def test_bad_or_unknown_paths_are_404(get, camera_a, url):
+    write(paths.latest_snapshot("tenant-a", camera_a.slug))
+    assert get(url).status_code == 404
+
+
+async def test_under_asgi_a_segment_streams_in_blocks_not_whole(async_client, segment):
+    url, data = segment
+    signed = signed_url(url, "tenant-a")
+    full = await async_client.get(signed)
+    # an async body: Django would otherwise read a sync one into memory whole to serve it under ASGI
+    assert full.is_async
+    assert b"".join([block async for block in full.streaming_content]) == data
+    part = await async_client.get(signed, headers={"Range": "bytes=10-19"})
+    assert (part.status_code, part.is_async) == (206, True)
+    assert b"".join([block async for block in part.streaming_content]) == data[10:20]
