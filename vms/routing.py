@@ -1,3 +1,9 @@
 """WebSocket URL routes; each app appends its consumers here."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from events.consumers import EventsConsumer
+
+websocket_urlpatterns: list = [
+    path("v2/ws/events", EventsConsumer.as_asgi()),
+]

@@ -1,0 +1,33 @@
+"""Parsing of the events API's input: the list query and the ingest body. Output is events.serializers.event_json."""
+
+from rest_framework import serializers
+
+from ..catalogue import EVENT_CATEGORIES
+
+MAX_LIMIT = 100
+
+
+class EventQuerySerializer(serializers.Serializer):
+    """GET /v2/api/events parameters; newest first, `before` walks back page by page."""
+
+    camera_id = serializers.CharField(required=False, max_length=64)
+    type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES), required=False)
+    since = serializers.DateTimeField(required=False, help_text="ISO-8601; events at or after it")
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=MAX_LIMIT)
+    before = serializers.CharField(
+        required=False, max_length=40, help_text="Keyset cursor: the id of the last event of the previous page"
+    )
+
+
+class EventIngestSerializer(serializers.Serializer):
+    """POST /v2/api/events body. Only JSON types are checked here; the rules live in events.services.create_event."""
+
+    camera_id = serializers.CharField(max_length=64)
+    type = serializers.CharField(max_length=32, help_text="One of: " + ", ".join(EVENT_CATEGORIES))
+    confidence = serializers.FloatField(help_text="0 to 1")
+    payload = serializers.DictField(required=False, default=dict)
+    snapshot_url = serializers.CharField(required=False, default="", allow_blank=True)
+    trace_id = serializers.CharField(required=False, default=None, allow_null=True, help_text="Generated when absent")
+    model_version = serializers.CharField(required=False, default="", allow_blank=True)
+    ts = serializers.DateTimeField(required=False, default=None, allow_null=True, help_text="ISO-8601; now when absent")
+    tags = serializers.ListField(child=serializers.CharField(), required=False, default=list)

@@ -1,0 +1,64 @@
+"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>]: every new event of the token's tenant, as {"v":2,"data":{…}}."""
+
+import json
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from tenants.auth import TenantPrincipal, principal_from_token
+
+from .realtime import tenant_group
+
+READ_SCOPE = "events:read"
+
+
+@database_sync_to_async
+def _principal(raw_token: str) -> TenantPrincipal | None:
+    try:
+        return principal_from_token(raw_token)
+    except InvalidToken:
+        return None
+
+
+def _json_type(text: str) -> str | None:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    return message.get("type") if isinstance(message, dict) else None
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    """Authenticates before accepting, joins `tenant.<id>`, forwards that group's events (optionally one camera's)."""
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope["query_string"].decode())
+        token = query.get("token", [""])[0]
+        principal = await _principal(token) if token else None
+        if principal is None or READ_SCOPE not in principal.scopes:
+            await self.close()  # before accept: the handshake is refused with HTTP 403
+            return
+        self.camera_id = query.get("camera_id", [None])[0]
+        self.group = tenant_group(principal.tenant_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        """Keepalive: a client's "ping" (text or {"type":"ping"}) gets {"type":"pong"}; the rest is ignored."""
+        if text_data is not None and (text_data.strip() == "ping" or _json_type(text_data) == "ping"):
+            # channels-redis drops group members after group_expiry (a day); a pinging client stays in.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_json({"type": "pong"})
+
+    async def events_created(self, message: dict) -> None:
+        for event in message["events"]:
+            if self.camera_id is None or event["camera_id"] == self.camera_id:
+                await self.send_json({"v": 2, "data": event})

@@ -1,0 +1,33 @@
+"""Retention: events past `expires` plus a grace period are deleted with their snapshots, in short batches."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import Event
+from .services import delete_events
+
+BATCH_SIZE = 1000
+
+
+def purge_cutoff(now: datetime | None = None) -> datetime:
+    """Events that expired before this moment are deleted (expired ones stay readable as archived until then)."""
+    return (now or timezone.now()) - timedelta(days=settings.VMS_EVENT_PURGE_GRACE_DAYS)
+
+
+def purgeable_events(now: datetime | None = None) -> QuerySet[Event]:
+    return Event.objects.filter(expires__lt=purge_cutoff(now))
+
+
+def purge_expired_events(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Delete every purgeable event, `batch_size` rows per transaction so no lock is held for long."""
+    purgeable = purgeable_events(now or timezone.now())  # one cutoff for every batch
+    total = 0
+    while True:
+        # The event_expires index serves this; each batch commits on its own.
+        ids = list(purgeable.order_by("expires").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        total += delete_events(Event.objects.filter(pk__in=ids))

@@ -1,0 +1,105 @@
+"""WS /v2/ws/events on the real ASGI application and the real Redis channel layer."""
+
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+
+from events.services import create_event
+from tenants.models import Tenant
+from vms.asgi import application
+
+from ..factories import CameraFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the consumer reads tokens' tenants from another thread
+
+
+@pytest.fixture(autouse=True)
+async def _close_consumer_connections():
+    """The consumer's DB thread keeps a connection; closing it lets the test database be dropped at once."""
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+async def connect(token: str | None, query: str = "") -> tuple[WebsocketCommunicator, bool]:
+    path = "/v2/ws/events" + (f"?token={token}{query}" if token is not None else "")
+    communicator = WebsocketCommunicator(application, path)
+    connected, _ = await communicator.connect(timeout=3)
+    return communicator, connected
+
+
+@database_sync_to_async
+def new_event(tenant, camera_id: str = "cam-front-01", type: str = "person"):
+    return create_event(tenant=tenant, camera_id=camera_id, type=type, confidence=0.9)
+
+
+@pytest.fixture
+def cameras(tenant_a, tenant_b):
+    for tenant in (tenant_a, tenant_b):
+        CameraFactory(tenant=tenant, slug="cam-front-01")
+    CameraFactory(tenant=tenant_a, slug="cam-back")
+
+
+async def test_client_gets_its_tenants_events_and_never_anothers(make_token, tenant_a, tenant_b, cameras):
+    client_a, ok_a = await connect(make_token(tenant_a))
+    client_b, ok_b = await connect(make_token(tenant_b))
+    assert ok_a and ok_b
+    event = await new_event(tenant_a)
+    message = await client_a.receive_json_from(timeout=3)
+    assert message == {"v": 2, "data": message["data"]}
+    assert message["data"]["id"] == event.id
+    assert message["data"]["tenant_id"] == "tenant-a"
+    assert await client_b.receive_nothing(timeout=0.5)
+    event_b = await new_event(tenant_b)
+    assert (await client_b.receive_json_from(timeout=3))["data"]["id"] == event_b.id
+    assert await client_a.receive_nothing(timeout=0.5)
+    await client_a.disconnect()
+    await client_b.disconnect()
+
+
+async def test_camera_filter(make_token, tenant_a, cameras):
+    client, connected = await connect(make_token(tenant_a), "&camera_id=cam-back")
+    assert connected
+    await new_event(tenant_a, camera_id="cam-front-01")
+    back = await new_event(tenant_a, camera_id="cam-back")
+    assert (await client.receive_json_from(timeout=3))["data"]["id"] == back.id
+    assert await client.receive_nothing(timeout=0.3)
+    await client.disconnect()
+
+
+async def test_many_clients_of_a_tenant_each_get_the_event(make_token, tenant_a, cameras):
+    token = make_token(tenant_a)
+    clients = [(await connect(token))[0] for _ in range(20)]
+    event = await new_event(tenant_a)
+    received = await asyncio.gather(*(c.receive_json_from(timeout=3) for c in clients))
+    assert {m["data"]["id"] for m in received} == {event.id}
+    await asyncio.gather(*(c.disconnect() for c in clients))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [None, "not-a-jwt", "expired", "no-events-scope", "unknown-tenant"],
+)
+async def test_bad_tokens_are_refused_before_accept(make_token, tenant_a, token):
+    raw = {
+        "expired": make_token(tenant_a, ttl=-60),
+        "no-events-scope": make_token(tenant_a, scopes=["cameras:read", "events:write"]),
+        "unknown-tenant": make_token(Tenant(id="no-such-tenant")),
+    }.get(token, token)
+    communicator, connected = await connect(raw)
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_ping_gets_pong(make_token, tenant_a):
+    client, _ = await connect(make_token(tenant_a))
+    await client.send_to(text_data="ping")
+    assert await client.receive_json_from(timeout=2) == {"type": "pong"}
+    await client.send_to(text_data=json.dumps({"type": "ping"}))
+    assert await client.receive_json_from(timeout=2) == {"type": "pong"}
+    await client.send_to(text_data="hello")
+    assert await client.receive_nothing(timeout=0.2)
+    await client.disconnect()
