@@ -1,11 +1,15 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html_join
 
 from tenants.admin import TenantScopedAdmin, admin_tenant_id
 from tenants.models import Tenant
 
-from .models import Camera
+from .models import Camera, PipelineState, StatusChange
 from .rtsp import keep_stored_password, mask_password, validate_rtsp_url
 from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, save_new_camera
 
@@ -56,7 +60,7 @@ class CameraAdmin(TenantScopedAdmin):
     list_filter = ["tenant", "status", "enabled", "record"]
     search_fields = ["slug", "name", "tenant__id", "tenant__name"]
     list_select_related = ["tenant"]
-    readonly_fields = ["status", "created_at", "updated_at"]
+    readonly_fields = ["status", "pipelines", "status_changes", "created_at", "updated_at"]
     actions = ["enable", "disable"]
 
     def get_form(self, request, obj=None, **kwargs):
@@ -72,6 +76,25 @@ class CameraAdmin(TenantScopedAdmin):
         if tenant_id is not None:
             obj.tenant_id = tenant_id
         save_new_camera(obj)
+
+    @admin.display(description="Pipelines")
+    def pipelines(self, obj: Camera) -> str:
+        """Where each pipeline runs, since when, and its last error (written by the supervisor)."""
+        rows = [
+            (p.kind, p.state, p.worker or "-", p.since or "-", p.detail or "-", p.last_error_at or "-", p.last_error)
+            for p in PipelineState.objects.filter(camera=obj)
+        ]
+        return (
+            format_html_join(
+                "", "<p><b>{}</b>: {} on {} since {}; problem: {}; last error at {}:<pre>{}</pre></p>", rows
+            )
+            or "-"
+        )
+
+    @admin.display(description="Status changes (7 days)")
+    def status_changes(self, obj: Camera) -> str:
+        recent = StatusChange.objects.filter(camera=obj, at__gte=timezone.now() - timedelta(days=7)).order_by("-at")
+        return format_html_join("", "<div>{} {} ({})</div>", ((c.at, c.status, c.reason) for c in recent)) or "-"
 
     @admin.action(description="Enable selected cameras")
     def enable(self, request, queryset):

@@ -31,3 +31,48 @@ class Camera(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.slug}"
+
+
+class PipelineState(models.Model):
+    """Where and how one pipeline (`kind`: record, detect) of a camera runs, for operators.
+
+    Written by the supervisor (cameras/pipeline/supervisor.py); the Redis lease, not this row, decides who runs it.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        STOPPED = "stopped"
+        FAILED = "failed"
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="pipelines")
+    kind = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STOPPED)
+    worker = models.CharField(max_length=200, blank=True, help_text="host and process id running it")
+    since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="consecutive failures; drives the restart backoff")
+    detail = models.CharField(max_length=500, blank=True, help_text="non-fatal problem reported by the pipeline")
+
+    class Meta:
+        ordering = ["camera", "kind"]
+        constraints = [models.UniqueConstraint(fields=["camera", "kind"], name="pipeline_kind_unique_per_camera")]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}/{self.kind}: {self.state}"
+
+
+class StatusChange(models.Model):
+    """One change of a camera's online/offline status, kept for operators and metrics."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="status_changes", db_index=False)
+    status = models.CharField(max_length=16, choices=Camera.Status.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["camera", "at"]
+        indexes = [models.Index(fields=["camera", "at"], name="status_change_camera_at")]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -9,6 +9,7 @@ from tenants.catalogue import SCOPES
 from tenants.tokens import issue_access_token
 
 from .factories import CameraFactory, TenantFactory
+from .rtsp_camera import RtspCamera
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +61,25 @@ def client_b(make_client, tenant_b):
 @pytest.fixture
 def camera_a(tenant_a):
     return CameraFactory(tenant=tenant_a, slug="cam-front-01", name="Front gate")
+
+
+@pytest.fixture(scope="session")
+def rtsp_url():
+    """The URL of a real RTSP camera looping demo-street.mp4, started once per session."""
+    camera = RtspCamera()
+    camera.start()
+    try:
+        yield camera.url
+    finally:
+        camera.stop()
+
+
+@pytest.fixture
+def rtsp_server():
+    """A running RTSP camera of this test only: `.url`, `.stop()` cuts the stream, `.start()` resumes it."""
+    camera = RtspCamera()
+    camera.start()
+    try:
+        yield camera
+    finally:
+        camera.stop()

@@ -28,6 +28,14 @@ if (BASE_DIR / VMS_DETECTOR_MODEL).exists():
     VMS_DETECTOR_MODEL = str((BASE_DIR / VMS_DETECTOR_MODEL).resolve())
 # Lifetime of signed segment/snapshot/thumbnail URLs (seconds).
 VMS_MEDIA_URL_TTL = env.int("VMS_MEDIA_URL_TTL", default=6 * 3600)
+# Days an expired (archived) event is kept before retention deletes it and its snapshot.
+VMS_EVENT_PURGE_GRACE_DAYS = env.int("VMS_EVENT_PURGE_GRACE_DAYS", default=7)
+# Recording pipelines (cameras/pipeline/): HLS segment length, Redis lease lifetime, latest.jpg refresh, and the
+# free-disk floor under which retention deletes the oldest recordings first.
+VMS_SEGMENT_SECONDS = env.float("VMS_SEGMENT_SECONDS", default=2.0)
+VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=10_000)
+VMS_SNAPSHOT_SECONDS = env.float("VMS_SNAPSHOT_SECONDS", default=10.0)
+VMS_RECORDINGS_MIN_FREE_MB = env.int("VMS_RECORDINGS_MIN_FREE_MB", default=1024)
 METRICS_USER = env.str("METRICS_USER", default="metrics")
 METRICS_PASSWORD = env.str("METRICS_PASSWORD", default="")
 if not METRICS_PASSWORD and not DEBUG:
@@ -56,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (the SPA at /v2/, the admin) from daphne itself: no separate web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -93,8 +103,13 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=No
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# channels_redis waits for messages with BZPOPMIN of 5 s; redis-py 8's default socket_timeout is 5 s too, so
+# an idle consumer's read timed out and the WebSocket died. The socket timeout must outlast the wait.
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -111,6 +126,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# hls.js for the SPA's player comes from npm (scripts/install.sh runs `npm ci`).
+if (BASE_DIR / "node_modules/hls.js/dist").is_dir():
+    STATICFILES_DIRS.append(("vendor/hls", BASE_DIR / "node_modules/hls.js/dist"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.TenantJWTAuthentication"],
@@ -149,7 +167,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "purge-expired-events": {"task": "events.purge_expired_events", "schedule": 3600.0},
+    # Pipelines: start missing ones, stop unwanted ones, restart crashed ones (expires: never let runs pile up).
+    "reconcile-pipelines": {"task": "cameras.reconcile_pipelines", "schedule": 5.0, "options": {"expires": 5}},
+    "purge-recordings": {"task": "playback.purge_recordings", "schedule": 600.0},
+}
 
 LOGGING = {
     "version": 1,

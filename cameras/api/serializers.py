@@ -3,7 +3,7 @@ from rest_framework import serializers
 from tenants.catalogue import FEATURES
 from tenants.models import slug_validator
 
-from ..models import Camera
+from ..models import Camera, PipelineState
 from ..rtsp import keep_stored_password, mask_password, validate_rtsp_url
 
 
@@ -46,3 +46,22 @@ class CameraSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["rtsp_url"] = mask_password(instance.rtsp_url)
         return data
+
+
+class PipelineStateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PipelineState
+        fields = ["state", "worker", "since", "last_error", "last_error_at", "failures", "detail"]
+        read_only_fields = fields
+
+
+class CameraDetailSerializer(CameraSerializer):
+    """One camera, plus its pipelines (record, detect) as operators see them: where, since when, last error."""
+
+    pipelines = serializers.SerializerMethodField()
+
+    class Meta(CameraSerializer.Meta):
+        fields = [*CameraSerializer.Meta.fields, "pipelines"]
+
+    def get_pipelines(self, instance: Camera) -> dict[str, dict]:
+        return {state.kind: PipelineStateSerializer(state).data for state in instance.pipelines.all()}

@@ -5,7 +5,7 @@ from tenants.api.viewsets import TenantModelViewSet
 
 from ..models import Camera
 from ..services import CameraIdTaken, CameraLimitReached, save_new_camera
-from .serializers import CameraSerializer
+from .serializers import CameraDetailSerializer, CameraSerializer
 
 
 class CameraViewSet(TenantModelViewSet):
@@ -17,6 +17,9 @@ class CameraViewSet(TenantModelViewSet):
     lookup_field = "slug"
     lookup_url_kwarg = "id"
     lookup_value_regex = "[^/]+"
+
+    def get_serializer_class(self):
+        return CameraDetailSerializer if self.action == "retrieve" else CameraSerializer
 
     def perform_create(self, serializer):
         camera = Camera(tenant=self.request.user.tenant, **serializer.validated_data)

@@ -1,0 +1,163 @@
+"""Recording: CPU per recorded stream, next to a bare `ffmpeg -c copy` of the same stream in the same run.
+
+For each camera count N: N streams of the real RTSP test camera (demo-street.mp4, 1280x720, 10 fps) are
+1. baseline: recorded by N bare `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment` processes;
+2. recorder: recorded by N pipelines exactly as a `record` worker runs them (supervisor.run_pipeline in threads:
+   Redis lease + heartbeat, ffmpeg, segment moves, Segment rows in PostgreSQL, status), with latest.jpg
+   snapshots (decoded with OpenCV every VMS_SNAPSHOT_SECONDS) and without them.
+CPU is measured over a window after a warm-up (ffmpeg's connect and probe excluded), from /proc for the
+ffmpeg processes plus, for the recorder, this process's own CPU ("python": that part, without snapshots).
+"kept up" = segments indexed / segments expected in the window.
+
+It creates its own test database (TEST_DATABASE_NAME, else test_vms_bench_recording) and drops it at the end:
+    TEST_DATABASE_NAME=test_vms_rec REDIS_URL=redis://127.0.0.1:6379/3 \
+        .venv/bin/python bench/recording.py [seconds per run] [camera counts, e.g. 4,16]
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vms.settings")
+os.environ.setdefault("TEST_DATABASE_NAME", "test_vms_bench_recording")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+
+from cameras.models import Camera  # noqa: E402
+from cameras.pipeline import supervisor  # noqa: E402
+from cameras.pipeline.lease import client  # noqa: E402
+from playback.models import Segment  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+from tests.rtsp_camera import RtspCamera  # noqa: E402
+
+WARMUP_S = 8
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a live process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def ffmpeg_children() -> list[int]:
+    me = os.getpid()
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.endswith("(ffmpeg") and int(tail.split()[1]) == me:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def measure(pids: list[int], seconds: float) -> tuple[float, float]:
+    """CPU seconds used during the next `seconds` by `pids`, and by this process."""
+    before = sum(proc_cpu(pid) for pid in pids), sum(os.times()[:2])
+    time.sleep(seconds)
+    return sum(proc_cpu(pid) for pid in pids) - before[0], sum(os.times()[:2]) - before[1]
+
+
+def baseline(url: str, count: int, seconds: float, out: Path) -> float:
+    procs = []
+    for i in range(count):
+        (out / f"bare{i}").mkdir(parents=True)
+        argv = ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-map", "0:v:0",
+                "-c", "copy", "-f", "segment", "-segment_time", "2", "-segment_format", "mpegts",
+                str(out / f"bare{i}" / "seg-%d.ts")]  # fmt: skip
+        procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL))
+    try:
+        time.sleep(WARMUP_S)
+        return measure([p.pid for p in procs], seconds)[0]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+
+
+def recorder(url: str, count: int, seconds: float, label: str) -> tuple[float, float, float]:
+    """CPU seconds of the recorders' ffmpeg processes and of this process (Python: index, lease, snapshots)."""
+    tenant = Tenant.objects.get_or_create(id="bench", defaults={"name": "Bench"})[0]
+    cameras = [
+        Camera.objects.create(
+            tenant=tenant, slug=f"{label}-{count}-{i}", name=f"{label} {i}", rtsp_url=url, features=[]
+        )
+        for i in range(count)
+    ]
+    supervisor.shutting_down.clear()
+
+    def run(pk: int) -> None:
+        try:
+            supervisor.run_pipeline("record", pk)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(c.pk,)) for c in cameras]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(WARMUP_S)
+        pids = ffmpeg_children()
+        indexed_before = Segment.objects.filter(camera__in=cameras).count()
+        ffmpeg_cpu, own_cpu = measure(pids, seconds)
+        indexed = Segment.objects.filter(camera__in=cameras).count() - indexed_before
+        kept_up = indexed / (count * seconds / settings.VMS_SEGMENT_SECONDS)
+        return ffmpeg_cpu, own_cpu, kept_up
+    finally:
+        supervisor.shutting_down.set()
+        for t in threads:
+            t.join()
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
+    counts = [int(n) for n in (sys.argv[2] if len(sys.argv) > 2 else "4,16").split(",")]
+    old_root = settings.VMS_RECORDINGS_ROOT
+    db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    camera = RtspCamera()
+    camera.start()
+    client().flushdb()
+    print(f"{os.cpu_count()} cores; {seconds:g} s per run after {WARMUP_S} s warm-up; db {db_name}")
+    snapshot_s = settings.VMS_SNAPSHOT_SECONDS
+    print(f"recorder: with latest.jpg every {snapshot_s:g} s (VMS_SNAPSHOT_SECONDS), and without (0)")
+    heads = ["streams", "ffmpeg -c copy", "recorder", "ratio", "no snapshot", "ratio", "python", "kept up"]
+    print("  ".join(f"{h:>{w}}" for h, w in zip(heads, [7, 14, 14, 6, 14, 6, 12, 7], strict=True)))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings.VMS_RECORDINGS_ROOT = Path(tmp) / "recordings"
+            for count in counts:
+                bare = baseline(camera.url, count, seconds, Path(tmp) / f"bare-{count}")
+                settings.VMS_SNAPSHOT_SECONDS = snapshot_s
+                ours_ffmpeg, ours_own, kept_up = recorder(camera.url, count, seconds, "snap")
+                settings.VMS_SNAPSHOT_SECONDS = 0
+                lean_ffmpeg, lean_own, lean_kept_up = recorder(camera.url, count, seconds, "lean")
+                per = [100 * cpu / seconds / count for cpu in (bare, ours_ffmpeg + ours_own, lean_ffmpeg + lean_own)]
+                python = 100 * lean_own / seconds / count
+                print(
+                    f"{count:>7}  {per[0]:>9.3f} %CPU  {per[1]:>9.3f} %CPU  {per[1] / per[0]:>5.2f}x"
+                    f"  {per[2]:>9.3f} %CPU  {per[2] / per[0]:>5.2f}x  {python:>7.3f} %CPU"
+                    f"  {100 * min(kept_up, lean_kept_up):>6.0f}%",
+                    flush=True,
+                )
+            cores = os.cpu_count() or 1
+            print(f"CPU-bound capacity (with snapshots): ~{int(cores * 100 / per[1])} streams on {cores} cores")
+    finally:
+        camera.stop()
+        settings.VMS_RECORDINGS_ROOT, settings.VMS_SNAPSHOT_SECONDS = old_root, snapshot_s
+        connection.creation.destroy_test_db(db_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

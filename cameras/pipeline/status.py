@@ -1,0 +1,13 @@
+"""A camera's online/offline status: changed only on a real transition, each change stored as a StatusChange."""
+
+from cameras.models import Camera, StatusChange
+
+
+def set_status(camera: Camera, status: str, reason: str = "") -> bool:
+    """Set the camera's status; returns whether it changed (and a StatusChange was stored)."""
+    # One conditional UPDATE, so two writers cannot both record the same transition.
+    changed = Camera.objects.filter(pk=camera.pk).exclude(status=status).update(status=status)
+    camera.status = status
+    if changed:
+        StatusChange.objects.create(camera_id=camera.pk, status=status, reason=reason[:200])
+    return bool(changed)

@@ -1,0 +1,153 @@
+"""Runs one pipeline of one camera under a Redis lease, and reconciles the wanted pipelines with the running ones.
+
+Keys in Redis, per camera primary key and kind:
+  vms:pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3)
+  vms:pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
+Stopping a pipeline anywhere = deleting its lease: the holder's next renewal fails and its runner returns.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.utils import timezone
+
+from cameras.models import Camera, PipelineState
+from cameras.rtsp import mask_password
+
+from .lease import Lease, client
+from .registry import KINDS
+
+logger = logging.getLogger(__name__)
+
+PENDING_TTL_S = 60  # a queued start nobody picked up is queued again after this
+MAX_BACKOFF_S = 300
+STABLE_RUN_S = 60  # a run this long resets the failure count
+
+
+def worker_name() -> str:
+    """This process as operators see it (computed per call: prefork pool children have their own pid)."""
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+# Set when the Celery worker shuts down (SIGTERM): every runner of this process returns and stops its ffmpeg.
+shutting_down = threading.Event()
+
+
+def lease_key(kind: str, camera_pk: int) -> str:
+    return f"vms:pipeline:{kind}:{camera_pk}:lease"
+
+
+def _pending_key(kind: str, camera_pk: int) -> str:
+    return f"vms:pipeline:{kind}:{camera_pk}:pending"
+
+
+def report(camera: Camera, kind: str, detail: str) -> None:
+    """Show a non-fatal problem of a running pipeline to operators (empty `detail` clears it)."""
+    PipelineState.objects.filter(camera=camera, kind=kind).update(detail=detail[:500])
+
+
+def _heartbeat(lease: Lease, stop: threading.Event) -> None:
+    while not stop.wait(lease.ttl_ms / 3000):
+        try:
+            renewed = lease.renew()
+        except Exception:  # Redis unreachable: keep trying until the lease would have expired anyway
+            logger.warning("lease %s: renewal failed", lease.key, exc_info=True)
+            continue
+        if not renewed:
+            logger.info("lease %s lost; stopping", lease.key)
+            stop.set()
+
+
+def run_pipeline(kind_name: str, camera_pk: int) -> None:
+    """Run `kind_name` for the camera while this process holds its lease; return at once if another does."""
+    kind = KINDS[kind_name]
+    client().delete(_pending_key(kind_name, camera_pk))
+    camera = Camera.objects.select_related("tenant").filter(pk=camera_pk).first()
+    if camera is None or not kind.wanted(camera):
+        return
+    lease = Lease(lease_key(kind_name, camera_pk), settings.VMS_PIPELINE_LEASE_MS, holder=worker_name())
+    if not lease.acquire():
+        return
+    stop = threading.Event()
+    heartbeat = threading.Thread(target=_heartbeat, args=(lease, stop), name=f"lease {lease.key}", daemon=True)
+    heartbeat.start()
+    state, _ = PipelineState.objects.get_or_create(camera=camera, kind=kind_name)
+    state.state, state.worker, state.since = PipelineState.State.RUNNING, worker_name(), timezone.now()
+    state.detail = ""
+    state.save(update_fields=["state", "worker", "since", "detail"])
+    logger.info("%s of %s started", kind_name, camera)
+    started = time.monotonic()
+    try:
+        kind.run(camera, lambda: stop.is_set() or shutting_down.is_set())
+    except Exception as exc:
+        logger.exception("%s of %s failed", kind_name, camera)
+        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        error = error.replace(camera.rtsp_url, mask_password(camera.rtsp_url))
+        _stopped(camera, kind_name, error=error, ran_s=time.monotonic() - started)
+    else:
+        _stopped(camera, kind_name)
+        logger.info("%s of %s stopped", kind_name, camera)
+    finally:
+        stop.set()
+        heartbeat.join()
+        lease.release()
+
+
+def _stopped(camera: Camera, kind: str, error: str = "", ran_s: float = 0) -> None:
+    rows = PipelineState.objects.filter(camera=camera, kind=kind)
+    if error:
+        state = rows.first()
+        if state is not None:
+            state.state, state.last_error, state.last_error_at = PipelineState.State.FAILED, error, timezone.now()
+            # The backoff grows only while it keeps failing soon after starting.
+            state.failures = state.failures + 1 if ran_s < STABLE_RUN_S else 1
+            state.save(update_fields=["state", "last_error", "last_error_at", "failures"])
+    else:
+        rows.update(state=PipelineState.State.STOPPED, failures=0)
+
+
+def _in_backoff(state: PipelineState | None) -> bool:
+    if state is None or state.state != PipelineState.State.FAILED or state.last_error_at is None:
+        return False
+    delay = min(2**state.failures, MAX_BACKOFF_S)
+    return timezone.now() < state.last_error_at + timedelta(seconds=delay)
+
+
+def reconcile() -> dict[str, int]:
+    """Queue the wanted pipelines nobody runs, stop the unwanted ones; returns how many of each."""
+    redis = client()
+    cameras = {c.pk: c for c in Camera.objects.all()}
+    states = {(s.camera_id, s.kind): s for s in PipelineState.objects.filter(camera__in=cameras.keys())}
+    wanted = [(camera, name) for camera in cameras.values() for name, kind in KINDS.items() if kind.wanted(camera)]
+    keys = [lease_key(name, camera.pk) for camera, name in wanted]
+    held = {key for key, holder in zip(keys, redis.mget(keys) if keys else [], strict=True) if holder is not None}
+    started = stopped = 0
+    # Leases of deleted cameras (or kinds no longer registered) are stopped too.
+    for key in redis.scan_iter(match="vms:pipeline:*:lease", count=1000):
+        _, _, kind_name, pk, _ = key.decode().split(":")
+        camera = cameras.get(int(pk))
+        if kind_name not in KINDS or camera is None or not KINDS[kind_name].wanted(camera):
+            redis.delete(key)
+            stopped += 1
+    for (camera, kind_name), key in zip(wanted, keys, strict=True):
+        if key in held:
+            continue
+        state = states.get((camera.pk, kind_name))
+        if state is not None and state.state == PipelineState.State.RUNNING:
+            # Its worker died without stopping it (SIGKILL, lost machine): the lease expired.
+            state.state, state.last_error_at = PipelineState.State.FAILED, timezone.now()
+            state.last_error = f"worker lost ({state.worker}): lease expired"
+            state.failures += 1
+            state.save(update_fields=["state", "last_error", "last_error_at", "failures"])
+        if _in_backoff(state) or not redis.set(_pending_key(kind_name, camera.pk), 1, nx=True, ex=PENDING_TTL_S):
+            continue
+        current_app.send_task("cameras.run_pipeline", args=(kind_name, camera.pk), queue=KINDS[kind_name].queue)
+        started += 1
+    return {"started": started, "stopped": stopped}

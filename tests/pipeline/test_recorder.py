@@ -1,0 +1,91 @@
+"""The recorder on the real RTSP camera: ffmpeg -c copy segments on disk, indexed, playable end to end."""
+
+import itertools
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+from django.conf import settings
+
+from cameras.models import Camera, StatusChange
+from cameras.pipeline.recorder import ffmpeg_argv
+from playback.models import Segment
+from playback.paths import latest_snapshot
+
+
+def wait_for(predicate, timeout: float, step: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def test_argv_is_a_list_that_copies_and_keeps_the_url_one_argument():
+    url = "rtsp://u:p@cam;rm -rf /:554/x y"
+    argv = ffmpeg_argv(url, Path("/tmp/staging"), 2.0)
+    assert argv[argv.index("-i") + 1] == url
+    assert argv[argv.index("-c") + 1] == "copy"
+    assert "-vf" not in argv and "-filter:v" not in argv
+    assert argv[argv.index("-segment_time") + 1] == "2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_indexed_playable_segments(live_camera, start_recorder):
+    recorder = start_recorder(live_camera)
+    wait_for(lambda: Segment.objects.filter(camera=live_camera).count() >= 4, timeout=30)
+    recorder.stop()
+
+    segments = list(Segment.objects.filter(camera=live_camera).order_by("start"))
+    root = Path(settings.VMS_RECORDINGS_ROOT)
+    for seg in segments:
+        assert seg.path == f"tenant-a/cam-live/{seg.start:%Y-%m-%d/%H}/{int(seg.start.timestamp() * 1000)}.ts"
+        assert seg.tenant_id == "tenant-a"
+        assert (root / seg.path).stat().st_size == seg.bytes > 10_000
+    # 2 s segments (GOP 2 s; the first and last may differ), back to back: no gap, no overlap in one connection.
+    assert all(abs(s.duration - 2.0) < 0.15 for s in segments[1:-1]), [(s.start, s.duration) for s in segments]
+    for prev, nxt in itertools.pairwise(segments):
+        assert abs((nxt.start - prev.start).total_seconds() - prev.duration) < 0.05
+    assert abs((segments[0].start.timestamp()) - time.time()) < 60
+    assert not list(root.glob("tenant-a/cam-live/.incoming/*")), "staging folders are removed"
+
+    # The index as a playlist plays end to end: ffprobe decodes every frame, H.264 1280x720 as sent (no re-encode).
+    playlist = root / "play.m3u8"
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:3", "#EXT-X-MEDIA-SEQUENCE:0"]
+    for seg in segments:
+        lines += [f"#EXTINF:{seg.duration:.3f},", str(root / seg.path)]
+    playlist.write_text("\n".join([*lines, "#EXT-X-ENDLIST", ""]))
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name,width,height,nb_read_frames", "-of", "json", str(playlist)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    stream = json.loads(probe.stdout)["streams"][0]
+    total = sum(s.duration for s in segments)
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 1280, 720)
+    assert abs(int(stream["nb_read_frames"]) - total * 10) <= 3  # 10 fps
+
+    # OpenCV reads every segment on its own, from its first frame (each starts on a key frame).
+    for seg in segments:
+        capture = cv2.VideoCapture(str(root / seg.path))
+        frames = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            assert frame.shape == (720, 1280, 3)
+            frames += 1
+        capture.release()
+        assert abs(frames - seg.duration * 10) <= 1
+
+    snapshot = cv2.imread(str(latest_snapshot("tenant-a", "cam-live")))
+    assert snapshot is not None and snapshot.shape == (720, 1280, 3)
+
+    live_camera.refresh_from_db()
+    assert live_camera.status == Camera.Status.OFFLINE  # stopped recorder
+    changes = list(StatusChange.objects.filter(camera=live_camera).values_list("status", flat=True))
+    assert changes == ["online", "offline"]

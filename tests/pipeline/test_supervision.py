@@ -1,0 +1,171 @@
+"""Pipeline supervision: Redis leases, reconcile, and a real Celery worker killed and replaced by another."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+
+from cameras.models import PipelineState
+from cameras.pipeline import supervisor
+from cameras.pipeline.lease import Lease, client
+from cameras.pipeline.registry import PipelineKind
+from playback.models import Segment
+
+from .test_recorder import wait_for
+
+LEASE_MS = 3000
+
+
+def ffmpeg_children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            comm, ppid = fields[0].split("(", 1)[1], int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if comm == "ffmpeg" and ppid == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def gone(pids: list[int]) -> bool:
+    return not any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def test_lease_is_exclusive_renewable_and_expires(db):
+    first, second = Lease("vms:test:lease", 300), Lease("vms:test:lease", 300)
+    assert first.acquire()
+    assert not second.acquire()
+    assert not second.renew()  # only the holder renews...
+    second.release()  # ...or releases
+    assert first.renew()
+    time.sleep(0.4)
+    assert second.acquire(), "an expired lease is taken over"
+    assert not first.renew()
+    second.release()
+    assert client().get("vms:test:lease") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_runner_per_camera_and_reconcile_stops_a_disabled_camera(live_camera, settings):
+    settings.VMS_PIPELINE_LEASE_MS = LEASE_MS
+
+    def run() -> None:
+        try:
+            supervisor.run_pipeline("record", live_camera.pk)
+        finally:
+            connections.close_all()
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    wait_for(lambda: Segment.objects.filter(camera=live_camera).exists(), timeout=30)
+    state = PipelineState.objects.get(camera=live_camera, kind="record")
+    assert (state.state, state.worker) == ("running", supervisor.worker_name())
+
+    started = time.monotonic()
+    supervisor.run_pipeline("record", live_camera.pk)  # a second task for the camera: the lease is taken
+    assert time.monotonic() - started < 1
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0}  # running: nothing to queue
+
+    live_camera.enabled = False
+    live_camera.save()
+    assert supervisor.reconcile() == {"started": 0, "stopped": 1}
+    runner.join(LEASE_MS / 1000 + 10)
+    assert not runner.is_alive()
+    assert ffmpeg_children(os.getpid()) == []
+    assert PipelineState.objects.get(camera=live_camera, kind="record").state == "stopped"
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0}
+
+
+def start_worker(name: str, log: Path) -> subprocess.Popen:
+    """A real `celery -A vms worker` on the record queue, on this test's database, Redis and recordings root."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "VMS_RECORDINGS_ROOT": str(settings.VMS_RECORDINGS_ROOT),
+        "VMS_PIPELINE_LEASE_MS": str(LEASE_MS),
+    }
+    argv = [str(Path(settings.BASE_DIR) / ".venv/bin/celery"), "-A", "vms", "worker", "-Q", "record",
+            "--pool", "threads", "--concurrency", "4", "-n", f"{name}@%h", "-l", "info",
+            "--without-mingle", "--without-gossip", "--without-heartbeat"]  # fmt: skip
+    return subprocess.Popen(argv, cwd=settings.BASE_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_camera_is_taken_over(live_camera, tmp_path):
+    workers: list[subprocess.Popen] = []
+    try:
+        workers.append(start_worker("rec1", tmp_path / "rec1.log"))
+        first = workers[0].pid
+
+        def running_on(pid: int):
+            supervisor.reconcile()
+            state = PipelineState.objects.filter(camera=live_camera, state="running").first()
+            return state if state and state.worker.endswith(f"pid {pid}") else None
+
+        wait_for(lambda: running_on(first), timeout=60, step=1)
+        wait_for(lambda: Segment.objects.filter(camera=live_camera).exists(), timeout=30)
+        recorders = wait_for(lambda: ffmpeg_children(first), timeout=5)
+        assert len(recorders) == 1
+
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait(10)
+        killed_at = time.time()
+        wait_for(lambda: gone(recorders), timeout=5)  # no orphan ffmpeg, even after SIGKILL
+
+        workers.append(start_worker("rec2", tmp_path / "rec2.log"))
+        second = workers[1].pid
+        state = wait_for(lambda: running_on(second), timeout=60, step=1)
+        assert "lease expired" in state.last_error
+        wait_for(lambda: Segment.objects.filter(camera=live_camera, start__gt=_ts(killed_at)).exists(), timeout=30)
+        recorders = wait_for(lambda: ffmpeg_children(second), timeout=5)
+        assert len(recorders) == 1
+
+        # SIGTERM: a warm shutdown that stops the recorder and its ffmpeg, not one that waits forever.
+        workers[1].send_signal(signal.SIGTERM)
+        assert workers[1].wait(20) == 0
+        assert gone(recorders)
+        assert PipelineState.objects.get(camera=live_camera, kind="record").state == "stopped"
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+def _ts(epoch: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def crash(camera, should_stop) -> None:
+    raise RuntimeError(f"cannot open {camera.rtsp_url}")
+
+
+def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monkeypatch):
+    crashing = PipelineKind(queue="crashq", wanted=lambda camera: camera.enabled, runner=f"{__name__}.crash")
+    monkeypatch.setattr(supervisor, "KINDS", {"crash": crashing})
+    camera_a.rtsp_url = "rtsp://viewer:s3cret@10.0.0.5/x"
+    camera_a.save()
+
+    supervisor.run_pipeline("crash", camera_a.pk)
+    state = PipelineState.objects.get(camera=camera_a, kind="crash")
+    assert (state.state, state.failures) == ("failed", 1)
+    assert "RuntimeError: cannot open rtsp://viewer:***@10.0.0.5/x" in state.last_error
+    assert "s3cret" not in state.last_error
+    assert client().get(supervisor.lease_key("crash", camera_a.pk)) is None, "a crashed run gives its lease back"
+
+    assert supervisor.reconcile()["started"] == 0  # within the 2 s backoff
+    time.sleep(2.1)
+    assert supervisor.reconcile()["started"] == 1
+    assert client().llen("crashq") == 1  # queued for a worker of that queue
+    assert supervisor.reconcile()["started"] == 0  # already queued: not twice
