@@ -1,0 +1,166 @@
+"""Detector throughput and latency on the real RTSP demo stream, against raw `model.predict` in the same run.
+
+1. Raw: `model.predict` on frames taken from the stream (5 fps, 1280x720), back to back.
+2. Pipeline: the same frames through the detector's per-frame path (motion gate, YOLO + ByteTrack, track
+   bookkeeping, snapshot JPEGs; events to an in-memory sink); ratio to raw.
+3. Live: N cameras at 5 fps each on the RTSP stream at once (ffmpeg decode included), for N in the list
+   given; a camera "keeps up" when it processes >= 95 % of its frames. The demo stream moves all the time,
+   so the motion gate never skips a frame here: this is the worst case for the gate.
+4. Latency: from a track's first frame to its event being handed to the sink (live run, 1 camera).
+
+    DEBUG=1 .venv/bin/python bench/detect.py [seconds per live run] [camera counts, e.g. 1,4,8]
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vms.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from cameras.models import Camera  # noqa: E402
+from cameras.pipeline.detector import MIN_CONFIDENCE, CameraDetector  # noqa: E402
+from cameras.pipeline.vision import load_detector, read_frames  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+from tests.rtsp_camera import RtspCamera  # noqa: E402
+
+FPS = 5
+FEATURES = ["person", "vehicle", "motion"]
+CORES = os.cpu_count() or 1
+DEMO = "/work/shared/media/demo-street.mp4"
+# 10 s of the demo's first frame held still, then its first 10 s of movement, at 10 fps with 2 s GOPs.
+HALF_STILL_FILTER = (
+    "[0:v]trim=end_frame=1,loop=loop=99:size=1:start=0,setpts=N/10/TB[still];"
+    "[0:v]trim=end=10,setpts=PTS-STARTPTS[moving];[still][moving]concat=n=2:v=1:a=0,fps=10[v]"
+)
+
+
+def half_still_clip(folder: Path, repeats: int) -> str:
+    """A clip with motion half of the time (still 10 s / moving 10 s, `repeats` times), read like a camera."""
+    part, listing, clip = folder / "half.mp4", folder / "half.txt", folder / "half-still.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", DEMO, "-filter_complex", HALF_STILL_FILTER, "-map", "[v]",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-pix_fmt", "yuv420p", str(part)],
+                   check=True)  # fmt: skip
+    listing.write_text(f"file '{part}'\n" * repeats)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    str(clip)], check=True)  # fmt: skip
+    return str(clip)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def grab(url: str, count: int) -> list:
+    frames = []
+    for frame in read_frames(url, FPS, lambda: len(frames) >= count):
+        frames.append(frame)
+    return frames
+
+
+def camera(url: str, slug: str) -> Camera:
+    return Camera(tenant=Tenant(id="bench"), slug=slug, rtsp_url=url, fps=FPS, features=FEATURES)
+
+
+def raw_and_pipeline_fps(url: str, frames: list) -> tuple[float, float]:
+    """Frames per second of bare `model.predict` and of the pipeline's per-frame path, on the same frames.
+
+    Interleaved frame by frame (two model instances), so load from other processes hits both alike.
+    """
+    raw_model = load_detector(settings.VMS_DETECTOR_MODEL).model
+    pipeline = CameraDetector(camera(url, "offline"), load_detector(settings.VMS_DETECTOR_MODEL), emit=lambda **_: None)
+    raw_model.predict(frames[0].image, verbose=False)
+    raw_s = pipeline_s = 0.0
+    for frame in frames:
+        start = time.perf_counter()
+        raw_model.predict(frame.image, verbose=False)
+        middle = time.perf_counter()
+        pipeline.process(frame)
+        pipeline_s += time.perf_counter() - middle
+        raw_s += middle - start
+    return len(frames) / raw_s, len(frames) / pipeline_s
+
+
+def live(url: str, cameras: int, seconds: float) -> tuple[list[float], float, list[float]]:
+    """Frames per second each camera processed (from its first frame on), CPU seconds used and event
+    latencies, running `cameras` at once."""
+    detectors = [load_detector(settings.VMS_DETECTOR_MODEL) for _ in range(cameras)]
+    pipelines = [CameraDetector(camera(url, f"cam-{i}"), d, emit=lambda **_: None) for i, d in enumerate(detectors)]
+    start = threading.Barrier(cameras + 1)
+    deadline: list[float] = []
+    rates: list[float] = []
+
+    def run(pipeline: CameraDetector) -> None:
+        start.wait()
+        first = None
+        for frame in read_frames(url, FPS, lambda: time.monotonic() > deadline[0]):
+            first = first or frame.mono
+            pipeline.process(frame)
+        rates.append((pipeline.frames - 1) / (time.monotonic() - first))
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in pipelines]
+    for thread in threads:
+        thread.start()
+    cpu0 = cpu_seconds()
+    deadline.append(time.monotonic() + seconds)
+    start.wait()
+    for thread in threads:
+        thread.join()
+    latencies = [lat for p in pipelines for lat in p.latencies]
+    return rates, cpu_seconds() - cpu0, latencies
+
+
+def report_live(source: str, url: str, counts: list[int], seconds: float, raw: float) -> None:
+    print(f"live, {source}:")
+    for count in counts:
+        rates, cpu, latencies = live(url, count, seconds)
+        kept = sum(rate >= 0.95 * FPS for rate in rates)
+        frames_done = sum(rates) * seconds
+        print(
+            f"  {count:2d} cameras x {FPS} fps: slowest {min(rates):4.1f} fps, {kept}/{count} keep up, "
+            f"CPU {cpu / seconds / CORES * 100:3.0f} % of {CORES} cores; {frames_done / cpu:5.1f} frames per "
+            f"CPU-second (raw model {raw / CORES:5.1f} per core) -> {frames_done / cpu * CORES / FPS:4.1f} cameras "
+            f"on {CORES} idle cores"
+        )
+        if latencies:
+            latencies.sort()
+            print(
+                f"     first tracked frame -> event: median {latencies[len(latencies) // 2] * 1000:.0f} ms, "
+                f"p90 {latencies[int(len(latencies) * 0.9)] * 1000:.0f} ms over {len(latencies)} tracks "
+                f"(target <= 1000 ms; a track whose detections stay under {MIN_CONFIDENCE} waits for a surer one)"
+            )
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 20
+    counts = [int(n) for n in (sys.argv[2] if len(sys.argv) > 2 else "1,4,8").split(",")]
+    folder = Path(tempfile.mkdtemp(prefix="bench-detect-"))
+    settings.VMS_RECORDINGS_ROOT = folder / "recordings"
+    half_still = half_still_clip(folder, repeats=int(seconds // 20) + 2)
+    server = RtspCamera()
+    server.start()
+    try:
+        frames = grab(server.url, 100)
+        raw, pipe = raw_and_pipeline_fps(server.url, frames)
+        print(f"model {settings.VMS_DETECTOR_MODEL}, {len(frames)} frames 1280x720 from the stream, {CORES} cores")
+        print(f"raw model.predict          {raw:6.1f} fps")
+        print(f"pipeline (gate+track+jpeg) {pipe:6.1f} fps   ratio to raw {pipe / raw:.2f}  (target >= 0.9)")
+        report_live("demo RTSP stream, motion in every frame", server.url, counts, seconds, raw)
+        report_live("half-still clip (file, real-time), motion 50 % of the time", half_still, counts, seconds, raw)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

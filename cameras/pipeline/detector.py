@@ -1,0 +1,223 @@
+"""The `detect` pipeline of a camera: decode at the camera's fps -> motion gate -> YOLO + ByteTrack -> events.
+
+One event per tracked object. A track's event is written once, as soon as ByteTrack has returned the track
+in CONFIRM_HITS frames (two frames: ~0.2-0.4 s at 5-10 fps, so a passing glimpse makes no event) and one of
+them scored at least MIN_CONFIDENCE, with the best of those frames: highest confidence, its box and a
+snapshot JPEG. Later frames do not change a written event. Its `ts` is the frame where the
+track was first seen. Vehicles of a camera with `license_plate` get one OCR pass on that best frame's
+crop; a readable plate becomes its own `license_plate` event. With `motion`, each motion episode (motion
+after at least MOTION_QUIET_S without any) is one `motion` event.
+
+When the model cannot be loaded the runner reports it (pipeline state + log) and carries on with motion
+events only; recording is a separate pipeline and is not affected.
+"""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import cv2
+import numpy as np
+from django.conf import settings
+
+from cameras.models import Camera
+from playback.paths import new_snapshot
+
+from . import supervisor
+from .plates import read_plate
+from .vision import (
+    FEATURE_CLASSES,
+    FEATURE_OF_LABEL,
+    Detector,
+    Frame,
+    ModelUnavailable,
+    MotionGate,
+    load_detector,
+    read_frames,
+)
+
+logger = logging.getLogger(__name__)
+
+CONFIRM_HITS = 2
+MIN_CONFIDENCE = 0.5  # a track's event waits until one of its detections is at least this sure
+MOTION_QUIET_S = 10.0
+TRACK_FORGET_S = 60.0  # a track unseen this long is dropped (ByteTrack has long forgotten it too)
+PLATE_FEATURE = "license_plate"
+PLATE_LABELS = frozenset({"car", "truck", "bus", "motorcycle"})
+PLATE_MIN_VEHICLE_PX = 48
+JPEG_QUALITY = 85
+
+EmitEvent = Callable[..., Any]
+ReportProblem = Callable[[str], None]
+
+
+@dataclass
+class Track:
+    """What the detector knows of one ByteTrack track: hits, best detection so far, whether it was emitted."""
+
+    track_id: int
+    label: str
+    first_ts: float
+    first_mono: float
+    last_mono: float
+    hits: int = 0
+    confidence: float = 0.0
+    box: list[int] = field(default_factory=list)
+    image: np.ndarray | None = None  # the best frame, kept until the event is written
+    emitted: bool = False
+
+
+def detect_labels(features: list[str]) -> list[str]:
+    """The COCO labels YOLO must look for, given a camera's features (plates need vehicles)."""
+    wanted = set(features)
+    if PLATE_FEATURE in wanted:
+        wanted.add("vehicle")
+    return [label for feature in FEATURE_CLASSES if feature in wanted for label in FEATURE_CLASSES[feature]]
+
+
+def _default_emit(**kwargs: Any) -> Any:
+    from events.services import create_event
+
+    return create_event(**kwargs)
+
+
+class CameraDetector:
+    """The per-frame logic of one camera's detector, independent of where frames come from."""
+
+    def __init__(self, camera: Camera, detector: Detector | None, emit: EmitEvent = _default_emit) -> None:
+        self.camera = camera
+        self.detector = detector
+        self.emit = emit
+        self.labels = detect_labels(camera.features) if detector else []
+        self.motion_events = "motion" in camera.features
+        self.gate = MotionGate()
+        # Keyed by (track_id, label): ByteTrack may hand a lost track's id to an object of another class.
+        self.tracks: dict[tuple[int, str], Track] = {}
+        self.last_motion_mono: float | None = None
+        self.last_snapshot_ms = 0
+        self.latencies: list[float] = []  # seconds from a track's first frame to its event being written
+        self.frames = self.inferences = 0
+
+    def process(self, frame: Frame) -> None:
+        self.frames += 1
+        motion = self.gate.update(frame.image)
+        if motion is None:
+            return
+        if self.motion_events:
+            self._motion(frame, *motion)
+        self.last_motion_mono = frame.mono
+        if self.labels:
+            self.inferences += 1
+            for obj in self.detector.track(frame.image, self.labels):
+                self._observe(frame, obj)
+        self._forget(frame.mono)
+
+    def _motion(self, frame: Frame, area: float, box: list[int]) -> None:
+        if self.last_motion_mono is not None and frame.mono - self.last_motion_mono < MOTION_QUIET_S:
+            return  # same episode
+        payload = {"boxes": [box], "area": round(area, 4)}
+        self._write("motion", min(1.0, area * 10), payload, frame.image, frame.ts, model_version="mog2")
+
+    def _observe(self, frame: Frame, obj: dict[str, Any]) -> None:
+        key = (obj["track_id"], obj["label"])
+        track = self.tracks.get(key)
+        if track is None:
+            track = self.tracks[key] = Track(obj["track_id"], obj["label"], frame.ts, frame.mono, frame.mono)
+        track.hits += 1
+        track.last_mono = frame.mono
+        if track.emitted:
+            return
+        if obj["confidence"] > track.confidence:
+            track.confidence, track.box, track.image = obj["confidence"], obj["box"], frame.image
+        if track.hits >= CONFIRM_HITS and track.confidence >= MIN_CONFIDENCE:
+            self._emit_track(track)
+            self.latencies.append(time.monotonic() - track.first_mono)
+
+    def _emit_track(self, track: Track) -> None:
+        feature = FEATURE_OF_LABEL[track.label]
+        payload = {"track_id": track.track_id, "label": track.label, "boxes": [track.box]}
+        if feature in self.camera.features:
+            self._write(feature, track.confidence, payload, track.image, track.first_ts, tags=[track.label])
+        if PLATE_FEATURE in self.camera.features and track.label in PLATE_LABELS:
+            self._read_plate(track)
+        track.emitted, track.image = True, None
+
+    def _read_plate(self, track: Track) -> None:
+        x1, y1, x2, y2 = track.box
+        if min(x2 - x1, y2 - y1) < PLATE_MIN_VEHICLE_PX:
+            return  # too small to hold legible characters
+        plate = read_plate(track.image[y1:y2, x1:x2])
+        if plate is None:
+            return
+        box = [plate.box[0] + x1, plate.box[1] + y1, plate.box[2] + x1, plate.box[3] + y1]
+        payload = {"track_id": track.track_id, "label": track.label, "boxes": [box], "vehicle_box": track.box,
+                   "text": plate.text, "plate": plate.normalized}  # fmt: skip
+        version = f"{self.detector.version}+rapidocr"
+        self._write(PLATE_FEATURE, plate.confidence, payload, track.image, track.first_ts, [plate.normalized], version)
+
+    def _forget(self, now: float) -> None:
+        for key in [key for key, t in self.tracks.items() if now - t.last_mono > TRACK_FORGET_S]:
+            del self.tracks[key]
+
+    def _write(
+        self,
+        type_: str,
+        confidence: float,
+        payload: dict[str, Any],
+        image: np.ndarray,
+        ts: float,
+        tags: list[str] | None = None,
+        model_version: str | None = None,
+    ) -> None:
+        when = datetime.fromtimestamp(ts, UTC)
+        # Snapshots are named by millisecond: objects first seen in the same frame must not share a file.
+        self.last_snapshot_ms = max(int(ts * 1000), self.last_snapshot_ms + 1)
+        # +500 µs: new_snapshot truncates float milliseconds, this keeps it on the intended one.
+        seconds, millis = divmod(self.last_snapshot_ms, 1000)
+        snapshot_ts = datetime.fromtimestamp(seconds, UTC).replace(microsecond=millis * 1000 + 500)
+        path, url = new_snapshot(self.camera.tenant_id, self.camera.slug, snapshot_ts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if ok:
+            path.write_bytes(jpeg.tobytes())
+        height, width = image.shape[:2]
+        self.emit(
+            tenant=self.camera.tenant,
+            camera_id=self.camera.slug,
+            type=type_,
+            confidence=round(float(confidence), 4),
+            payload={**payload, "frame": {"width": width, "height": height}},
+            snapshot_url=url if ok else "",
+            trace_id=str(uuid.uuid4()),
+            model_version=model_version or self.detector.version,
+            ts=when,
+            tags=tags or [],
+        )
+
+
+def open_detector(camera: Camera, report_problem: ReportProblem) -> Detector | None:
+    """The camera's model, or None (reported) when the camera needs one that cannot be loaded."""
+    if not detect_labels(camera.features):
+        return None
+    try:
+        return load_detector(settings.VMS_DETECTOR_MODEL)
+    except ModelUnavailable as exc:
+        logger.error("camera %s: %s; motion events only", camera, exc)
+        report_problem(f"{exc}; object detection is off, motion events go on")
+        return None
+
+
+def run(camera: Camera, should_stop: Callable[[], bool], emit: EmitEvent = _default_emit) -> None:
+    """The `detect` runner: returns once should_stop() is true; raises StreamEnded when the stream fails."""
+    camera_detector = CameraDetector(camera, open_detector(camera, partial(supervisor.report, camera, "detect")), emit)
+    if not camera_detector.labels and not camera_detector.motion_events:
+        while not should_stop():  # nothing to look for: hold the lease quietly
+            time.sleep(0.5)
+        return
+    for frame in read_frames(camera.rtsp_url, camera.fps, should_stop):
+        camera_detector.process(frame)

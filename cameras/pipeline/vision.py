@@ -1,0 +1,211 @@
+"""The detector's building blocks: decoded frames from ffmpeg, a motion gate, and the YOLO model.
+
+Frames come from an ffmpeg subprocess (RTSP over TCP -> raw BGR24 on a pipe at the camera's fps, at most
+`MAX_FRAME_WIDTH` wide): ffmpeg drops the surplus source frames after decoding, so Python only ever sees the
+frames it will use. Ultralytics is imported lazily and offline: nothing is downloaded or installed at run
+time, and torchvision goes through `ensure_torchvision` first.
+"""
+
+import os
+import select
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import cv2
+import numpy as np
+
+MAX_FRAME_WIDTH = 1280
+MOTION_WIDTH = 160  # the motion gate works on a small grey copy: cheap and less noisy
+MOTION_MIN_AREA = 0.003  # share of the picture that must change to count as motion
+READ_TIMEOUT_S = 10.0
+# The size comes from the SPS (in the RTSP SDP or the first key frame): no need for ffmpeg's default
+# 5 s of stream analysis before the first frame.
+FAST_START = ["-probesize", "100000", "-analyzeduration", "200000"]
+
+# The COCO labels behind each feature a camera can have; license plates are read from vehicles.
+FEATURE_CLASSES: dict[str, tuple[str, ...]] = {
+    "person": ("person",),
+    "vehicle": ("car", "truck", "bus", "motorcycle", "bicycle"),
+}
+FEATURE_OF_LABEL = {label: feature for feature, labels in FEATURE_CLASSES.items() for label in labels}
+
+
+class ModelUnavailable(Exception):
+    """The configured detector model cannot be loaded (missing file, wrong format, missing runtime)."""
+
+
+class StreamEnded(Exception):
+    """The camera's stream stopped delivering frames (ffmpeg exited or stalled)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray
+    ts: float  # wall-clock epoch seconds when the frame arrived
+    mono: float  # monotonic arrival time, for latencies
+
+
+def probe_size(url: str) -> tuple[int, int]:
+    """(width, height) of the stream's first video track, via ffprobe."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", *FAST_START, "-rtsp_transport", "tcp", "-select_streams", "v:0", "-show_entries",
+         "stream=width,height", "-of", "csv=p=0:s=x", url],
+        capture_output=True, text=True, timeout=READ_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    try:
+        width, height = (int(v) for v in out.stdout.strip().splitlines()[0].split("x"))
+    except (ValueError, IndexError) as exc:
+        raise StreamEnded(f"ffprobe could not read the stream: {out.stderr.strip()[-300:]}") from exc
+    return width, height
+
+
+def output_size(width: int, height: int) -> tuple[int, int]:
+    """The decoded size: the source size, scaled down to MAX_FRAME_WIDTH wide, even numbers."""
+    if width > MAX_FRAME_WIDTH:
+        height = round(height * MAX_FRAME_WIDTH / width)
+        width = MAX_FRAME_WIDTH
+    return width - width % 2, height - height % 2
+
+
+def read_frames(url: str, fps: int, should_stop: Callable[[], bool]) -> Iterator[Frame]:
+    """Decoded BGR frames of `url` at `fps` until should_stop() (asked at least every second).
+
+    Raises StreamEnded when ffmpeg exits or no frame comes for READ_TIMEOUT_S.
+    """
+    width, height = output_size(*probe_size(url))
+    input_args = [*FAST_START, *(["-rtsp_transport", "tcp"] if url.startswith("rtsp") else ["-re"])]
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", *input_args, "-i", url, "-an",
+           "-vf", f"fps={fps},scale={width}:{height}", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]  # fmt: skip
+    frame_bytes = width * height * 3
+    # stderr goes to a file: a pipe nobody drains would fill up on a long run and stall ffmpeg.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, bufsize=0)
+        try:
+            while True:
+                data = _read_frame(proc, frame_bytes, should_stop, errors)
+                if data is None:
+                    return
+                image = np.frombuffer(data, np.uint8).reshape(height, width, 3)
+                yield Frame(image=image, ts=time.time(), mono=time.monotonic())
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+
+
+def _read_frame(
+    proc: subprocess.Popen, size: int, should_stop: Callable[[], bool], errors: BinaryIO
+) -> bytearray | None:
+    """One frame's bytes from ffmpeg's stdout, or None once should_stop(); waits at most 1 s between checks."""
+    data = bytearray()
+    last_data = time.monotonic()
+    while len(data) < size:
+        if should_stop():
+            return None
+        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), size - len(data))
+            if not chunk:
+                proc.wait()
+                errors.seek(0)
+                tail = errors.read()[-1000:].decode(errors="replace").strip()
+                raise StreamEnded(f"ffmpeg stopped: {tail or 'end of stream'}")
+            data += chunk
+            last_data = time.monotonic()
+        elif time.monotonic() - last_data > READ_TIMEOUT_S:
+            raise StreamEnded(f"no frame for {READ_TIMEOUT_S:.0f} s")
+    return data
+
+
+class MotionGate:
+    """Background subtraction (MOG2) on a small grey copy of each frame.
+
+    `update` returns the changed share of the picture and the changed region (x1, y1, x2, y2) in frame
+    pixels, or None when the change is below MOTION_MIN_AREA. Shadows are ignored.
+    """
+
+    def __init__(self) -> None:
+        self._subtractor = cv2.createBackgroundSubtractorMOG2(history=100, varThreshold=25, detectShadows=True)
+        self._kernel = np.ones((3, 3), np.uint8)
+
+    def update(self, image: np.ndarray) -> tuple[float, list[int]] | None:
+        height, width = image.shape[:2]
+        scale = MOTION_WIDTH / width
+        small = cv2.resize(image, (MOTION_WIDTH, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        mask = self._subtractor.apply(grey)
+        mask = cv2.morphologyEx((mask == 255).astype(np.uint8), cv2.MORPH_OPEN, self._kernel)
+        area = float(mask.mean())
+        if area < MOTION_MIN_AREA:
+            return None
+        x, y, w, h = cv2.boundingRect(mask)
+        return area, [round(x / scale), round(y / scale), round((x + w) / scale), round((y + h) / scale)]
+
+
+def _offline_ultralytics() -> None:
+    # Must be set before ultralytics is first imported: it reads them at import time.
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    from .torchvision_compat import ensure_torchvision
+
+    ensure_torchvision()
+
+
+def model_version(source: str, metadata: dict[str, Any] | None) -> str:
+    """`<model name>@ultralytics-<export version>`: names both the weights and the exporter."""
+    name = Path(source).name or source
+    version = (metadata or {}).get("version")
+    return f"{name}@ultralytics-{version}" if version else name
+
+
+@dataclass
+class Detector:
+    """A loaded YOLO model with its own tracker state (one per camera: ByteTrack state is per stream)."""
+
+    model: Any
+    version: str
+    class_ids: dict[str, int]  # label -> model class id
+
+    def track(self, image: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
+        """Tracked objects of `labels` in this frame: dicts with track_id, label, confidence, box (xyxy)."""
+        classes = [self.class_ids[label] for label in labels if label in self.class_ids]
+        if not classes:
+            return []
+        result = _track(self.model, image, classes=classes)[0]
+        boxes = result.boxes
+        if boxes is None or boxes.id is None:
+            return []
+        names = result.names
+        return [
+            {"track_id": int(tid), "label": names[int(cls)], "confidence": float(cf), "box": [round(v) for v in xyxy]}
+            for tid, cls, cf, xyxy in zip(
+                boxes.id.tolist(), boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True
+            )
+        ]
+
+
+def _track(model: Any, image: np.ndarray, **kwargs: Any) -> list[Any]:
+    # ByteTrack wants the low-confidence detections too (its second association pass): conf 0.1, as
+    # ultralytics' own default for tracking. The detector applies its own threshold before writing events.
+    return model.track(image, persist=True, conf=0.1, tracker="bytetrack.yaml", verbose=False, **kwargs)
+
+
+def load_detector(source: str) -> Detector:
+    """Load `source` (any format ultralytics reads) and run it once; raises ModelUnavailable."""
+    _offline_ultralytics()
+    from ultralytics import YOLO
+
+    try:
+        model = YOLO(source, task="detect")
+        _track(model, np.zeros((64, 64, 3), np.uint8))  # load the runtime and tracker now, not on frame 1
+        model.predictor.trackers[0].reset()
+    except Exception as exc:  # ultralytics raises many types (FileNotFoundError, ImportError, RuntimeError...)
+        raise ModelUnavailable(f"detector model {source!r} cannot be loaded: {exc.__class__.__name__}: {exc}") from exc
+    metadata = getattr(model.predictor.model, "metadata", None) if model.predictor else None
+    class_ids = {name: cid for cid, name in model.names.items()}
+    return Detector(model=model, version=model_version(source, metadata), class_ids=class_ids)
