@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  chromium
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Any npm will do (a Node.js from elsewhere may already bring one); Debian's otherwise.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> apt: installing ${missing[*]}"
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo "sudo")
@@ -27,6 +30,13 @@ if ! cmp -s requirements.txt .venv/.requirements.installed; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements.txt
   cp requirements.txt .venv/.requirements.installed
+fi
+
+# The SPA's browser libraries (hls.js) come from npm, pinned by package-lock.json; Django serves them.
+if ! cmp -s package-lock.json node_modules/.package-lock.installed; then
+  echo "==> npm: installing package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.package-lock.installed
 fi
 
 scripts/services.sh

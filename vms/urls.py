@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tenants import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The operator SPA: one shell page; its screens are hash routes (#/cameras), so no /v2/... path is taken.
+    path("v2", RedirectView.as_view(url="/v2/", permanent=False)),
+    path("v2/", TemplateView.as_view(template_name="spa/index.html"), name="spa"),
     path("v2/health", health.health, name="health"),
     path("v2/health/ready", health.ready, name="health-ready"),
     path("v2/metrics", health.metrics, name="metrics"),

@@ -1,0 +1,107 @@
+// The REST client of the SPA: the token in localStorage, one error type, media URLs with ?token=.
+const TOKEN_KEY = "vms_v2_token";
+
+/** A failed API call, carrying the server's {"detail","code","fields"} error shape. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.detail || `Request failed (${status})`);
+    this.status = status;
+    this.code = body?.code || "error";
+    this.fields = body?.fields || {};
+  }
+}
+
+function claims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part));
+  } catch {
+    return null;
+  }
+}
+
+export const session = {
+  get token() {
+    return localStorage.getItem(TOKEN_KEY);
+  },
+  /** The token's claims, or null when there is no token or it has expired. */
+  current() {
+    const token = this.token;
+    const data = token && claims(token);
+    if (!data || (data.exp && data.exp * 1000 <= Date.now())) return null;
+    return data;
+  },
+  save(access) {
+    localStorage.setItem(TOKEN_KEY, access);
+  },
+  clear() {
+    localStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/** Ends the session and shows the login screen (an expired or refused token lands here). */
+export function signOut(reason) {
+  session.clear();
+  window.dispatchEvent(new CustomEvent("vms:signed-out", { detail: reason }));
+}
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+async function send(path, { method = "GET", body, params, auth = true } = {}) {
+  const headers = { Accept: "application/json" };
+  if (auth) {
+    if (!session.current()) {
+      signOut("Your session has expired. Please sign in again.");
+      throw new ApiError(401, { detail: "Session expired.", code: "not_authenticated" });
+    }
+    headers.Authorization = `Bearer ${session.token}`;
+  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(`/v2/api/${path}${query(params)}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { detail: "The server cannot be reached. Check the connection.", code: "network" });
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.status === 401 && auth) signOut("Your session has expired. Please sign in again.");
+  if (!response.ok) throw new ApiError(response.status, data);
+  return { data, response };
+}
+
+/** Calls /v2/api/<path>; resolves to the JSON body (null for 204), rejects with ApiError. */
+export async function api(path, options) {
+  return (await send(path, options)).data;
+}
+
+/**
+ * One page of a keyset-paged list (GET /v2/api/events): its items and the `before` cursor of the next,
+ * older page, read from the response's Link rel="next" header (null on the last page).
+ */
+export async function apiPage(path, params) {
+  const { data, response } = await send(path, { params });
+  const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+  const next = link ? new URL(link[1], window.location.origin).searchParams.get("before") : null;
+  return { items: data, next };
+}
+
+/** A media URL (playlist, snapshot) the browser can load: already signed ones are left alone. */
+export function mediaUrl(url) {
+  if (!url) return "";
+  const parsed = new URL(url, window.location.origin);
+  if (!parsed.searchParams.has("sig") && !parsed.searchParams.has("token")) {
+    parsed.searchParams.set("token", session.token || "");
+  }
+  return parsed.origin === window.location.origin ? parsed.pathname + parsed.search : parsed.href;
+}

@@ -1,0 +1,64 @@
+// Small DOM helpers shared by the screens; no framework, so each screen stays plain to read.
+
+/** Builds an element: h("button", {class: "btn", onclick: fn}, "Save"). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, value);
+  }
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+export function toast(message, kind = "info") {
+  const box = h("div", { class: `toast toast-${kind}` }, message);
+  document.querySelector(".toasts").append(box);
+  setTimeout(() => box.remove(), 4000);
+}
+
+export function emptyState(title, hint = "") {
+  return h("div", { class: "state state-empty" }, h("strong", {}, title), hint && h("p", {}, hint));
+}
+
+export function errorState(error, retry) {
+  return h(
+    "div",
+    { class: "state state-error", role: "alert" },
+    h("strong", {}, "Something went wrong"),
+    h("p", {}, error?.message || String(error)),
+    retry && h("button", { type: "button", class: "btn", onclick: retry }, "Try again"),
+  );
+}
+
+export function loading(text = "Loading…") {
+  return h("div", { class: "state state-loading" }, h("span", { class: "spinner" }), text);
+}
+
+export function statusPill(status) {
+  return h("span", { class: `pill pill-${status}` }, status);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" });
+
+export function formatTime(iso) {
+  return `${timeFormat.format(new Date(iso))} UTC`;
+}
+
+/** Today's date (UTC) as YYYY-MM-DD, the form the playback API and the recordings use. */
+export function utcDate(date = new Date()) {
+  return date.toISOString().slice(0, 10);
+}
+
+/** A <select> of the tenant's cameras; `withAll` adds an "All cameras" choice. */
+export function cameraSelect(cameras, { selected = "", withAll = false, name = "camera" } = {}) {
+  return h(
+    "select",
+    { name, "aria-label": "Camera" },
+    withAll && h("option", { value: "" }, "All cameras"),
+    cameras.map((c) => h("option", { value: c.id, selected: c.id === selected }, `${c.name} (${c.id})`)),
+  );
+}

@@ -1,0 +1,133 @@
+// Events: a live feed over the WebSocket on top of the REST history, with filters and keyset paging.
+import { api, apiPage, mediaUrl } from "../api.js";
+import { subscribeEvents } from "../realtime.js";
+import { cameraSelect, emptyState, errorState, formatTime, h, loading } from "../ui.js";
+
+const TYPES = ["person", "vehicle", "license_plate", "motion"];
+const PAGE_SIZE = 25;
+
+function eventCard(event, cameraName) {
+  const noSnapshot = () => h("div", { class: "thumb thumb-empty" }, "No snapshot");
+  const thumb = event.snapshot_url
+    ? h("img", { class: "thumb", src: mediaUrl(event.snapshot_url), alt: `${event.type} snapshot`, loading: "lazy" })
+    : noSnapshot();
+  // A snapshot purged by retention is a 404: show the placeholder instead of a broken image.
+  if (event.snapshot_url) thumb.addEventListener("error", () => thumb.replaceWith(noSnapshot()));
+  const href = `#/playback/${encodeURIComponent(event.camera_id)}?event=${encodeURIComponent(event.id)}`;
+  return h(
+    "a",
+    { class: "event", href, dataset: { event: event.id }, title: "Play the recording of this event" },
+    thumb,
+    h(
+      "div",
+      { class: "event-body" },
+      h("span", { class: `badge badge-${event.type}` }, event.type.replace("_", " ")),
+      h("strong", {}, cameraName(event.camera_id)),
+      h("span", { class: "muted" }, `${Math.round(event.confidence * 100)}% · ${formatTime(event.ts)}`),
+    ),
+  );
+}
+
+function readFilters(form) {
+  const data = new FormData(form);
+  const since = data.get("since");
+  return {
+    camera_id: data.get("camera") || "",
+    type: data.get("type") || "",
+    // The input is read as UTC, like every time the console shows.
+    since: since ? new Date(`${since}Z`).toISOString() : "",
+  };
+}
+
+function matches(event, filters) {
+  return (
+    (!filters.camera_id || event.camera_id === filters.camera_id) &&
+    (!filters.type || event.type === filters.type) &&
+    (!filters.since || new Date(event.ts) >= new Date(filters.since))
+  );
+}
+
+export function renderEvents(root) {
+  const state = h("span", { class: "live-state", dataset: { state: "connecting" } }, "Connecting…");
+  const list = h("div", { class: "event-list" });
+  const more = h("button", { type: "button", class: "btn", hidden: true }, "Load more");
+  const body = h("div", { class: "card" }, loading());
+  const form = h("form", { class: "toolbar filters" });
+  root.append(h("div", { class: "page-head" }, h("h1", {}, "Events"), state), form, body);
+  let filters = {};
+  let names = new Map();
+  const cameraName = (id) => names.get(id) || id;
+  let cursor = null;
+  const seen = new Set();
+
+  function add(events, { atTop = false } = {}) {
+    const cards = events.filter((e) => !seen.has(e.id)).map((e) => eventCard(e, cameraName));
+    for (const e of events) seen.add(e.id);
+    if (atTop) {
+      for (const card of cards) card.classList.add("event-new");
+      list.prepend(...cards);
+    } else list.append(...cards);
+    if (seen.size) body.querySelector(".state-empty")?.remove();
+  }
+
+  async function loadPage() {
+    more.disabled = true;
+    const query = filters;
+    try {
+      const page = await apiPage("events", { ...query, limit: PAGE_SIZE, before: cursor });
+      // Filters changed while this page was on its way: its events belong to the old query.
+      if (query !== filters) return;
+      add(page.items);
+      cursor = page.next;
+      more.hidden = !cursor;
+      if (!seen.size) body.replaceChildren(emptyState("No events", "Events appear here as soon as a camera sees something."), list);
+    } catch (err) {
+      if (err.status !== 401 && query === filters) body.replaceChildren(errorState(err, reload));
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  function reload() {
+    filters = readFilters(form);
+    cursor = null;
+    seen.clear();
+    list.replaceChildren();
+    body.replaceChildren(list, h("div", { class: "more" }, more));
+    loadPage();
+  }
+
+  more.addEventListener("click", loadPage);
+  form.addEventListener("change", reload);
+  form.addEventListener("submit", (event) => event.preventDefault());
+
+  const close = subscribeEvents(
+    (event) => {
+      if (matches(event, filters)) add([event], { atTop: true });
+    },
+    (name) => {
+      state.dataset.state = name;
+      state.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[name];
+    },
+  );
+
+  api("cameras")
+    .then((cameras) => {
+      names = new Map(cameras.map((c) => [c.id, c.name]));
+      form.append(
+        cameraSelect(cameras, { withAll: true }),
+        h(
+          "select",
+          { name: "type", "aria-label": "Type" },
+          h("option", { value: "" }, "All types"),
+          TYPES.map((t) => h("option", { value: t }, t.replace("_", " "))),
+        ),
+        h("label", { class: "inline" }, "Since (UTC)", h("input", { type: "datetime-local", name: "since", step: 1 })),
+      );
+      reload();
+    })
+    .catch((err) => {
+      if (err.status !== 401) body.replaceChildren(errorState(err, () => window.location.reload()));
+    });
+  return close;
+}
