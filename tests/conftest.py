@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from tenants.catalogue import SCOPES
+from tenants.models import Membership
 from tenants.tokens import issue_access_token
 
-from .factories import CameraFactory, TenantFactory
+from .factories import CameraFactory, MembershipFactory, TenantFactory
 from .rtsp_camera import RtspCamera
 
 
@@ -56,6 +58,16 @@ def client_a(make_client, tenant_a):
 @pytest.fixture
 def client_b(make_client, tenant_b):
     return make_client(tenant_b)
+
+
+@pytest.fixture
+def staff_b(client, tenant_b):
+    """The Django test client logged in as a staff admin of tenant B with every permission of the tenant apps."""
+    membership = MembershipFactory(tenant=tenant_b, role=Membership.Role.ADMIN, user__is_staff=True)
+    app_labels = ["cameras", "events", "playback"]
+    membership.user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=app_labels))
+    client.force_login(membership.user)
+    return client
 
 
 @pytest.fixture

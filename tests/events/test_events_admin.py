@@ -3,27 +3,17 @@
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from events.models import Event
 from playback.paths import file_for_url
 from playback.signing import tenant_from_signature
-from tenants.models import Membership
 
-from ..factories import CameraFactory, EventFactory, MembershipFactory
+from ..factories import CameraFactory, EventFactory
 
 pytestmark = pytest.mark.django_db
 
 SNAP = "/v2/hls/cam-b/2020-03-12/04/snap-1.jpg"
 LIST = "/admin/events/event/"
-
-
-@pytest.fixture
-def staff_b(client, tenant_b):
-    membership = MembershipFactory(tenant=tenant_b, role=Membership.Role.ADMIN, user__is_staff=True)
-    membership.user.user_permissions.set(Permission.objects.filter(content_type__app_label="events"))
-    client.force_login(membership.user)
-    return client
 
 
 @pytest.fixture

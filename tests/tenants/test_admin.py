@@ -1,21 +1,10 @@
 import pytest
-from django.contrib.auth.models import Permission
 
 from cameras.models import Camera
-from tenants.models import Membership
 
-from ..factories import CameraFactory, MembershipFactory, UserFactory
+from ..factories import CameraFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_b(client, tenant_b):
-    """A staff user of tenant B with the camera admin permissions, logged in."""
-    membership = MembershipFactory(tenant=tenant_b, role=Membership.Role.ADMIN, user__is_staff=True)
-    membership.user.user_permissions.set(Permission.objects.filter(content_type__app_label="cameras"))
-    client.force_login(membership.user)
-    return client
 
 
 def test_tenant_staff_see_only_their_cameras(staff_b, camera_a, tenant_b):
