@@ -4,6 +4,7 @@ Keys in Redis, per camera primary key and kind:
   vms:pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3)
   vms:pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
 Stopping a pipeline anywhere = deleting its lease: the holder's next renewal fails and its runner returns.
+A camera edited after its pipeline started gets its pipeline stopped, and so restarted with the new settings.
 """
 
 import logging
@@ -137,9 +138,14 @@ def reconcile() -> dict[str, int]:
             redis.delete(key)
             stopped += 1
     for (camera, kind_name), key in zip(wanted, keys, strict=True):
-        if key in held:
-            continue
         state = states.get((camera.pk, kind_name))
+        if key in held:
+            # Edited since it started (URL, fps, features): stop it, the next reconcile starts it anew.
+            # Status updates do not touch updated_at, so only an operator's edit restarts a pipeline.
+            if state is not None and state.since is not None and camera.updated_at > state.since:
+                redis.delete(key)
+                stopped += 1
+            continue
         if state is not None and state.state == PipelineState.State.RUNNING:
             # Its worker died without stopping it (SIGKILL, lost machine): the lease expired.
             state.state, state.last_error_at = PipelineState.State.FAILED, timezone.now()

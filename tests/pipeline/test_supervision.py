@@ -169,3 +169,19 @@ def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monke
     assert supervisor.reconcile()["started"] == 1
     assert client().llen("crashq") == 1  # queued for a worker of that queue
     assert supervisor.reconcile()["started"] == 0  # already queued: not twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_editing_a_camera_restarts_its_running_pipeline(live_camera):
+    key = supervisor.lease_key("record", live_camera.pk)
+    lease = Lease(key, 60_000, holder="elsewhere")
+    assert lease.acquire()
+    PipelineState.objects.create(camera=live_camera, kind="record", state="running", since=live_camera.updated_at)
+    supervisor.reconcile()
+    assert client().get(key) is not None, "an unedited camera's pipeline keeps running"
+
+    live_camera.fps = 10
+    live_camera.save()
+    assert supervisor.reconcile()["stopped"] == 1
+    assert client().get(key) is None, "the edited camera's lease is taken away, so its runner returns"
+    assert not lease.renew()
