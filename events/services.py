@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from cameras.models import Camera
 from playback.paths import file_for_url
@@ -139,9 +140,23 @@ def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
     if unknown:
         raise InvalidEvent("camera_id", f"no camera '{sorted(unknown)[0]}' in this tenant")
     with transaction.atomic():
-        Event.objects.bulk_create(built)
+        _copy_into_table(built)
         transaction.on_commit(partial(publish_events, built))
     return built
+
+
+def _copy_into_table(events: list[Event]) -> None:
+    """Store validated events with COPY: for ingest batches it is several times faster than a multi-row INSERT,
+    whose SQL text Django and psycopg build and scan parameter by parameter."""
+    now = timezone.now()
+    fields = Event._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {Event._meta.db_table} ({columns}) FROM STDIN") as copy:
+        for event in events:
+            event.created = event.updated = now
+            copy.write_row([Jsonb(event.payload) if f.name == "payload" else getattr(event, f.attname) for f in fields])
+    for event in events:
+        event._state.adding, event._state.db = False, connection.alias
 
 
 def delete_events(queryset: QuerySet[Event]) -> int:

@@ -102,13 +102,18 @@ def test_rolled_back_write_is_never_published(tenant_a, camera_a, listener):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_create_events_writes_a_batch_in_one_insert_and_publishes_each(tenant_a, camera_a, listener):
+def test_create_events_writes_a_batch_in_one_copy_and_publishes_each(tenant_a, camera_a, listener):
     CameraFactory(tenant=tenant_a, slug="cam-back")
     batch = [{"camera_id": c, "type": "person", "confidence": 0.5} for c in ("cam-front-01", "cam-back") * 3]
     with CaptureQueriesContext(connection) as queries:
         events = create_events(tenant_a, batch)
-    assert [q["sql"].split()[0] for q in queries].count("INSERT") == 1
-    assert Event.objects.count() == 6
+    writes = [q["sql"].split()[0] for q in queries if q["sql"].split()[0] in ("INSERT", "COPY")]
+    assert writes == ["COPY"]
+    stored = {e.id: e for e in Event.objects.all()}
+    assert sorted(stored) == sorted(e.id for e in events)
+    first = stored[events[0].id]
+    assert (first.camera_id, first.event_id, first.payload, first.tags) == ("cam-front-01", 2, {}, [])
+    assert first.created == events[0].created and first.expires == events[0].expires
     assert [e["id"] for e in listener.receive()["events"]] == [e.id for e in events]
 
 
