@@ -19,6 +19,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -301,11 +302,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+DAPHNE_LOG = Path(tempfile.gettempdir()) / "bench-events-daphne.log"  # kept for a failed run's diagnosis
+
+
 def start_daphne() -> tuple[subprocess.Popen, int]:
     port = free_port()
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "vms.asgi:application"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=DAPHNE_LOG.open("w"),
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -394,7 +398,7 @@ def _deliver(listeners, url: str, tenant_ids: list[str], tokens: dict, publish, 
     child.start()
     try:
         if not ready.wait(90):
-            raise RuntimeError("the clients did not all connect")
+            raise RuntimeError(f"the clients did not all connect (server log: {DAPHNE_LOG})")
         time.sleep(0.5)
         returned = {}
         for i in range(events):

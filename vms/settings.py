@@ -105,10 +105,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 # channels_redis waits for messages with BZPOPMIN of 5 s; redis-py 8's default socket_timeout is 5 s too, so
 # an idle consumer's read timed out and the WebSocket died. The socket timeout must outlast the wait.
+# Each WebSocket connect holds a pooled connection for its group_add, and redis-py's pool refuses (rather than
+# waits) past max_connections (default 100): a burst of clients (reconnects after a restart) needs room.
+CHANNEL_LAYER_MAX_CONNECTIONS = env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}]
+        },
     },
 }
 

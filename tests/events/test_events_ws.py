@@ -103,3 +103,14 @@ async def test_ping_gets_pong(make_token, tenant_a):
     await client.send_to(text_data="hello")
     assert await client.receive_nothing(timeout=0.2)
     await client.disconnect()
+
+
+async def test_a_burst_of_clients_connecting_at_once_all_get_in(make_token, tenant_a, cameras):
+    # More simultaneous connects than redis-py's default pool of 100: each holds a connection for its group_add.
+    token = make_token(tenant_a)
+    clients = await asyncio.gather(*(connect(token) for _ in range(250)))
+    assert all(ok for _, ok in clients)
+    event = await new_event(tenant_a)
+    received = await asyncio.gather(*(client.receive_json_from(timeout=5) for client, _ in clients))
+    assert {message["data"]["id"] for message in received} == {event.id}
+    await asyncio.gather(*(client.disconnect() for client, _ in clients))
