@@ -9,4 +9,5 @@ mkdir -p var
 .venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py create_demo --password "$DEMO_PASSWORD"
 echo "==> web on http://127.0.0.1:${PORT:-8000}/ (API /v2/api/, docs /v2/api/docs, admin /admin/)"
-exec .venv/bin/honcho start -f Procfile
+# -p: honcho hands each process a PORT from this base; only web uses it (its own default would be 5000).
+exec .venv/bin/honcho start -f Procfile -p "${PORT:-8000}"
