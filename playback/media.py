@@ -45,15 +45,17 @@ def tenant_for(request: HttpRequest, scopes: Iterable[str]) -> str:
         return tenant_id
     raw_token = request.GET.get("token")
     try:
-        if not raw_token:
-            authentication = TenantJWTAuthentication()
-            header = authentication.get_header(request)
-            raw_token = authentication.get_raw_token(header) if header else None
-        if not raw_token:
-            if "sig" in request.GET:
-                raise MediaDenied(401, "The signature is invalid or has expired.", "bad_signature")
-            raise MediaDenied(401, "Send ?token=<jwt>, an Authorization header or a signed URL.", "not_authenticated")
-        principal = principal_from_token(raw_token)
+        if raw_token:
+            principal = principal_from_token(raw_token)
+        else:
+            found = TenantJWTAuthentication().authenticate(request)  # the API's own header rules
+            if found is None:
+                if "sig" in request.GET:
+                    raise MediaDenied(401, "The signature is invalid or has expired.", "bad_signature")
+                raise MediaDenied(
+                    401, "Send ?token=<jwt>, an Authorization header or a signed URL.", "not_authenticated"
+                )
+            principal = found[0]
     except AuthenticationFailed as exc:
         raise MediaDenied(401, str(exc.detail), "token_not_valid") from exc
     if principal.scopes.isdisjoint(scopes):
