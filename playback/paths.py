@@ -25,7 +25,7 @@ def hour_url(camera_slug: str, date: str, hour: str, name: str = "index.m3u8") -
 
 
 def latest_snapshot(tenant_id: str, camera_slug: str) -> Path:
-    """The camera's most recent frame, replaced in place by the recorder; served at /v2/hls/<camera>/latest.jpg."""
+    """The camera's most recent frame (made on request by snapshots.latest_frame), at /v2/hls/<camera>/latest.jpg."""
     return settings.VMS_RECORDINGS_ROOT / tenant_id / camera_slug / "latest.jpg"
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cameras.models import Camera
 
-from . import paths, playlists
+from . import paths, playlists, snapshots
 from .media import IMMUTABLE, NO_CACHE, PLAYLIST_TYPE, media_view, serve_file, tenant_for
 
 PLAYBACK_SCOPES = ("playback:read",)
@@ -61,4 +61,4 @@ def hour_file(request: HttpRequest, camera: str, day: str, hour: str, name: str)
 @media_view
 def latest_snapshot(request: HttpRequest, camera: str) -> HttpResponse:
     tenant_id = tenant_for(request, PLAYBACK_SCOPES)
-    return serve_file(request, paths.latest_snapshot(tenant_id, camera), "image/jpeg", NO_CACHE)
+    return serve_file(request, snapshots.latest_frame(_camera(tenant_id, camera)), "image/jpeg", NO_CACHE)

@@ -26,8 +26,13 @@ class Lease:
     def acquire(self) -> bool:
         return bool(client().set(self.key, self.token, nx=True, px=self.ttl_ms))
 
-    def renew(self) -> bool:
-        return bool(client().eval(_RENEW, 1, self.key, self.token, self.ttl_ms))
-
     def release(self) -> None:
         client().eval(_RELEASE, 1, self.key, self.token)
+
+
+def renew(leases: list[Lease]) -> list[bool]:
+    """Renew many leases in one round trip; for each, whether it is still ours."""
+    pipe = client().pipeline(transaction=False)
+    for lease in leases:
+        pipe.eval(_RENEW, 1, lease.key, lease.token, lease.ttl_ms)
+    return [bool(renewed) for renewed in pipe.execute()]

@@ -2,21 +2,20 @@
 
 ffmpeg's segment muxer writes `seg-N.ts` into a private staging folder and prints one CSV line per finished
 segment on stdout (`-segment_list pipe:1`). Each finished segment is moved to
-`<root>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<epoch ms>.ts` (its start time) and gets a Segment row. Wall-clock
-start = launch time + the segment's stream time, so consecutive segments are contiguous and a reconnect leaves
-a gap. The camera goes online on the first segment and offline when ffmpeg exits or stalls; ffmpeg is restarted
-with backoff. Every VMS_SNAPSHOT_SECONDS (0: never) the first (key) frame of the newest segment becomes latest.jpg.
+`<root>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<epoch ms>.ts` (its start time) and handed to the segment indexer.
+Wall-clock start = launch time + the segment's stream time, so consecutive segments are contiguous and a
+reconnect leaves a gap. The camera goes online on the first segment and offline when ffmpeg exits or stalls;
+ffmpeg is restarted with backoff. One thread per camera, woken by ffmpeg's output (a line per segment) or after
+a segment's time without one: the Python side costs a small fraction of ffmpeg's own copy (bench/recording.py).
 """
 
 import ctypes
-import logging
 import os
-import queue
 import re
+import select
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from collections import deque
@@ -27,14 +26,12 @@ from django.conf import settings
 
 from cameras.models import Camera
 from cameras.rtsp import mask_password
-from playback.models import Segment
-from playback.paths import hour_dir, hour_parts, latest_snapshot
+from playback.paths import hour_parts
 
+from .indexer import SegmentRow, segment_indexer
 from .registry import ShouldStop
 from .status import set_status
 from .supervisor import report
-
-logger = logging.getLogger(__name__)
 
 KIND = "record"
 MAX_RECONNECT_DELAY_S = 10
@@ -80,107 +77,117 @@ def run_recorder(camera: Camera, should_stop: ShouldStop) -> None:
             time.sleep(0.2)
 
 
+class LineReader:
+    """ffmpeg's output, read as it comes, split into lines (a wait with a timeout, so no reader thread)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.partial = b""
+
+    def read(self, timeout: float) -> list[str] | None:
+        """The complete lines that arrived within `timeout` (maybe none); None at the end of the output."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return []
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            return None
+        *lines, self.partial = (self.partial + chunk).split(b"\n")
+        return [line.decode(errors="replace").strip() for line in lines]
+
+    def rest(self) -> list[str]:
+        """The lines still in the pipe once ffmpeg has exited (its last one may lack a newline)."""
+        data = self.partial
+        while chunk := os.read(self.fd, 65536):
+            data += chunk
+        self.partial = b""
+        return [line.decode(errors="replace").strip() for line in data.split(b"\n") if line]
+
+
 class RecordingSession:
     """One ffmpeg run: from connecting to the stream until it ends, stalls or the recorder is stopped."""
 
     def __init__(self, camera: Camera) -> None:
         self.camera = camera
         self.segment_seconds = settings.VMS_SEGMENT_SECONDS
-        camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
-        self.staging = camera_dir / ".incoming" / uuid.uuid4().hex
+        self.camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
+        self.staging = self.camera_dir / ".incoming" / uuid.uuid4().hex
         self.indexed = 0
         self.anchor = 0.0
-        self.next_snapshot = 0.0
+        self.hour = ""  # the "<date>/<hour>" folder the last segment went to, known to exist
         self.output: deque[str] = deque(maxlen=5)
 
     def run(self, should_stop: ShouldStop) -> str:
         """Record until the stream ends or should_stop(); returns why it ended."""
         self.staging.mkdir(parents=True, exist_ok=True)
-        lines: queue.Queue[str | None] = queue.Queue()
         self.anchor = time.time()
         proc = subprocess.Popen(
             ffmpeg_argv(self.camera.rtsp_url, self.staging, self.segment_seconds),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, errors="replace", preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
         )  # fmt: skip
-        reader = threading.Thread(target=_read_lines, args=(proc, lines), daemon=True)
-        reader.start()
+        lines = LineReader(proc.stdout.fileno())
         try:
-            reason = self._follow(proc, lines, should_stop)
+            return self._follow(proc, lines, should_stop)
         finally:
             _terminate(proc)
-            reader.join()
             # ffmpeg closes its last segment on SIGTERM: index what it finished before exiting.
-            while not lines.empty():
-                if (line := lines.get()) is not None:
-                    self._handle(line)
+            for line in lines.rest():
+                self._handle(line)
+            proc.stdout.close()
+            segment_indexer.flush()
             shutil.rmtree(self.staging, ignore_errors=True)
-        return reason
 
-    def _follow(self, proc: subprocess.Popen, lines: queue.Queue, should_stop: ShouldStop) -> str:
+    def _follow(self, proc: subprocess.Popen, lines: LineReader, should_stop: ShouldStop) -> str:
         last_progress = time.monotonic()
         while not should_stop():
             # Before the first segment ffmpeg also connects and probes the stream; after it, a segment is due
             # every segment_seconds, so three missed ones mean the stream stalled without closing.
             stall_s = max(15, 4 * self.segment_seconds) if not self.indexed else 3 * self.segment_seconds + 2
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                if time.monotonic() - last_progress > stall_s:
-                    return f"no video for {stall_s:g} s"
-                continue
-            if line is None:
+            batch = lines.read(timeout=self.segment_seconds)  # a segment's line usually comes first
+            if batch is None:
                 last = self._masked(self.output[-1]) if self.output else "no output"
                 return f"stream ended (ffmpeg exit {proc.wait()}): {last}"
-            if self._handle(line):
+            indexed = self.indexed
+            for line in batch:
+                self._handle(line)
+            segment_indexer.flush_if_due()
+            if self.indexed > indexed:
                 last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > stall_s:
+                return f"no video for {stall_s:g} s"
         return "stopped"
 
-    def _handle(self, line: str) -> bool:
-        """Index a finished segment's CSV line (True); keep any other output line for the error message."""
+    def _handle(self, line: str) -> None:
+        """Index a finished segment's CSV line; keep any other output line for the error message."""
         match = SEGMENT_LINE.match(line)
         if match is None:
             self.output.append(line)
-            return False
+            return
         name, start_s, end_s = match[1], float(match[2]), float(match[3])
         now = time.time()
         if not 0 <= now - (self.anchor + end_s) <= DRIFT_S:
             self.anchor = now - end_s
-        path = self._index(self.staging / name, self.anchor + start_s, end_s - start_s)
+        self._index(self.staging / name, self.anchor + start_s, end_s - start_s)
         if self.indexed == 1:
             set_status(self.camera, Camera.Status.ONLINE, "recording")
             report(self.camera, KIND, "")
-        if settings.VMS_SNAPSHOT_SECONDS > 0 and time.monotonic() >= self.next_snapshot:
-            self.next_snapshot = time.monotonic() + settings.VMS_SNAPSHOT_SECONDS
-            _write_snapshot(path, latest_snapshot(self.camera.tenant_id, self.camera.slug))
-        return True
 
-    def _index(self, finished: Path, start_ts: float, duration: float) -> Path:
+    def _index(self, finished: Path, start_ts: float, duration: float) -> None:
         start = datetime.fromtimestamp(start_ts, tz=UTC)
-        target_dir = hour_dir(self.camera.tenant_id, self.camera.slug, *hour_parts(start))
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / f"{int(start_ts * 1000)}.ts"
+        hour = "/".join(hour_parts(start))
+        if hour != self.hour:
+            (self.camera_dir / hour).mkdir(parents=True, exist_ok=True)
+            self.hour = hour
+        relative = f"{self.camera.tenant_id}/{self.camera.slug}/{hour}/{int(start_ts * 1000)}.ts"
+        target = settings.VMS_RECORDINGS_ROOT / relative
         os.replace(finished, target)
-        Segment.objects.create(
-            tenant_id=self.camera.tenant_id,
-            camera=self.camera,
-            start=start,
-            duration=round(duration, 3),
-            bytes=target.stat().st_size,
-            path=str(target.relative_to(settings.VMS_RECORDINGS_ROOT)),
+        segment = SegmentRow(
+            self.camera.tenant_id, self.camera.pk, start, round(duration, 3), target.stat().st_size, relative
         )
+        segment_indexer.add(segment)
         self.indexed += 1
-        return target
 
     def _masked(self, text: str) -> str:
         return text.replace(self.camera.rtsp_url, mask_password(self.camera.rtsp_url))[:300]
-
-
-def _read_lines(proc: subprocess.Popen, lines: queue.Queue) -> None:
-    for line in proc.stdout:
-        lines.put(line.strip())
-    proc.stdout.close()
-    lines.put(None)
 
 
 def _terminate(proc: subprocess.Popen) -> None:
@@ -191,19 +198,3 @@ def _terminate(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _write_snapshot(segment: Path, target: Path) -> None:
-    """Decode the segment's first frame (a key frame) into `target`, replaced atomically."""
-    import cv2  # late: only recorder processes need OpenCV
-
-    capture = cv2.VideoCapture(str(segment))
-    ok, frame = capture.read()
-    capture.release()
-    if not ok:
-        logger.warning("no frame in %s for the snapshot", segment)
-        return
-    ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(jpeg.tobytes())
-    os.replace(tmp, target)

@@ -13,7 +13,7 @@ ShouldStop = Callable[[], bool]
 @dataclass(frozen=True)
 class PipelineKind:
     """`runner` is the dotted path of `run(camera, should_stop) -> None`: it returns once should_stop() is true
-    (checked at least every second) and raises on a fatal error. It is imported only where it runs, so the
+    (checked at least every few seconds) and raises on a fatal error. It is imported only where it runs, so the
     beat and web processes never import ffmpeg or model code."""
 
     queue: str

@@ -1,7 +1,8 @@
 """Runs one pipeline of one camera under a Redis lease, and reconciles the wanted pipelines with the running ones.
 
 Keys in Redis, per camera primary key and kind:
-  vms:pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3)
+  vms:pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3, all the
+                                           leases of a process together)
   vms:pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
 Stopping a pipeline anywhere = deleting its lease: the holder's next renewal fails and its runner returns.
 A camera edited after its pipeline started gets its pipeline stopped, and so restarted with the new settings.
@@ -22,7 +23,7 @@ from django.utils import timezone
 from cameras.models import Camera, PipelineState
 from cameras.rtsp import mask_password
 
-from .lease import Lease, client
+from .lease import Lease, client, renew
 from .registry import KINDS
 
 logger = logging.getLogger(__name__)
@@ -54,16 +55,50 @@ def report(camera: Camera, kind: str, detail: str) -> None:
     PipelineState.objects.filter(camera=camera, kind=kind).update(detail=detail[:500])
 
 
-def _heartbeat(lease: Lease, stop: threading.Event) -> None:
-    while not stop.wait(lease.ttl_ms / 3000):
-        try:
-            renewed = lease.renew()
-        except Exception:  # Redis unreachable: keep trying until the lease would have expired anyway
-            logger.warning("lease %s: renewal failed", lease.key, exc_info=True)
-            continue
-        if not renewed:
-            logger.info("lease %s lost; stopping", lease.key)
-            stop.set()
+class Heartbeat:
+    """Renews the leases of every pipeline of this process in one Redis round trip per third of their lifetime
+    (a thread and a round trip per pipeline cost a recorder a tenth of its ffmpeg's CPU); a lease found lost or
+    taken stops its pipeline. Its thread runs while the process holds leases."""
+
+    def __init__(self) -> None:
+        self._held: dict[Lease, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, lease: Lease, stop: threading.Event) -> None:
+        """Keep `lease` renewed until `release`; set `stop` if it is lost."""
+        with self._lock:
+            self._held[lease] = stop
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._renew_while_held, name="lease heartbeat", daemon=True)
+                self._thread.start()
+
+    def release(self, lease: Lease) -> None:
+        with self._lock:
+            self._held.pop(lease, None)
+
+    def _renew_while_held(self) -> None:
+        while True:
+            with self._lock:
+                if not self._held:
+                    self._thread = None
+                    return
+                interval_s = min(lease.ttl_ms for lease in self._held) / 3000
+            time.sleep(interval_s)
+            with self._lock:
+                held = list(self._held.items())
+            try:
+                renewed = renew([lease for lease, _ in held])
+            except Exception:  # Redis unreachable: keep trying until the leases would have expired anyway
+                logger.warning("lease renewal failed", exc_info=True)
+                continue
+            for (lease, stop), ok in zip(held, renewed, strict=True):
+                if not ok:
+                    logger.info("lease %s lost; stopping", lease.key)
+                    stop.set()
+
+
+heartbeat = Heartbeat()
 
 
 def run_pipeline(kind_name: str, camera_pk: int) -> None:
@@ -77,8 +112,7 @@ def run_pipeline(kind_name: str, camera_pk: int) -> None:
     if not lease.acquire():
         return
     stop = threading.Event()
-    heartbeat = threading.Thread(target=_heartbeat, args=(lease, stop), name=f"lease {lease.key}", daemon=True)
-    heartbeat.start()
+    heartbeat.hold(lease, stop)
     state, _ = PipelineState.objects.get_or_create(camera=camera, kind=kind_name)
     state.state, state.worker, state.since = PipelineState.State.RUNNING, worker_name(), timezone.now()
     state.detail = ""
@@ -96,8 +130,7 @@ def run_pipeline(kind_name: str, camera_pk: int) -> None:
         _stopped(camera, kind_name)
         logger.info("%s of %s stopped", kind_name, camera)
     finally:
-        stop.set()
-        heartbeat.join()
+        heartbeat.release(lease)
         lease.release()
 
 

@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from django.conf import settings
 
 from cameras.models import Camera, StatusChange
 from cameras.pipeline.recorder import ffmpeg_argv
 from playback.models import Segment
-from playback.paths import latest_snapshot
 
 
 def wait_for(predicate, timeout: float, step: float = 0.25):
@@ -35,7 +35,7 @@ def test_argv_is_a_list_that_copies_and_keeps_the_url_one_argument():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_records_indexed_playable_segments(live_camera, start_recorder):
+def test_records_indexed_playable_segments(live_camera, start_recorder, client_a):
     recorder = start_recorder(live_camera)
     wait_for(lambda: Segment.objects.filter(camera=live_camera).count() >= 4, timeout=30)
     recorder.stop()
@@ -82,8 +82,10 @@ def test_records_indexed_playable_segments(live_camera, start_recorder):
         capture.release()
         assert abs(frames - seg.duration * 10) <= 1
 
-    snapshot = cv2.imread(str(latest_snapshot("tenant-a", "cam-live")))
-    assert snapshot is not None and snapshot.shape == (720, 1280, 3)
+    response = client_a.get("/v2/hls/cam-live/latest.jpg")
+    assert response.status_code == 200
+    snapshot = cv2.imdecode(np.frombuffer(b"".join(response.streaming_content), np.uint8), cv2.IMREAD_COLOR)
+    assert snapshot.shape == (720, 1280, 3)
 
     live_camera.refresh_from_db()
     assert live_camera.status == Camera.Status.OFFLINE  # stopped recorder

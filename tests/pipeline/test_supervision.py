@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from cameras.models import PipelineState
 from cameras.pipeline import supervisor
-from cameras.pipeline.lease import Lease, client
+from cameras.pipeline.lease import Lease, client, renew
 from cameras.pipeline.registry import PipelineKind
 from playback.models import Segment
 
@@ -43,14 +43,32 @@ def test_lease_is_exclusive_renewable_and_expires(db):
     first, second = Lease("vms:test:lease", 300), Lease("vms:test:lease", 300)
     assert first.acquire()
     assert not second.acquire()
-    assert not second.renew()  # only the holder renews...
+    assert renew([first, second]) == [True, False]  # only the holder renews...
     second.release()  # ...or releases
-    assert first.renew()
+    assert renew([first]) == [True]
     time.sleep(0.4)
     assert second.acquire(), "an expired lease is taken over"
-    assert not first.renew()
+    assert renew([first]) == [False]
     second.release()
     assert client().get("vms:test:lease") is None
+
+
+def test_one_heartbeat_renews_every_lease_of_the_process_and_stops_a_lost_ones_pipeline(db):
+    kept, lost = Lease("vms:test:kept", 600), Lease("vms:test:lost", 600)
+    kept_stop, lost_stop = threading.Event(), threading.Event()
+    assert kept.acquire() and lost.acquire()
+    heartbeat = supervisor.Heartbeat()
+    heartbeat.hold(kept, kept_stop)
+    heartbeat.hold(lost, lost_stop)
+    client().delete(lost.key)  # e.g. reconcile stopping that camera's pipeline
+    assert lost_stop.wait(1), "the pipeline whose lease is gone is told to stop"
+    time.sleep(1)  # past the leases' lifetime: only renewals keep `kept`
+    assert client().get(kept.key) is not None and not kept_stop.is_set()
+    heartbeat.release(kept)
+    heartbeat.release(lost)
+    time.sleep(1.2)  # a renewal already under way adds at most one lifetime
+    assert client().get(kept.key) is None, "a released lease is no longer renewed"
+    kept.release()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -184,4 +202,4 @@ def test_editing_a_camera_restarts_its_running_pipeline(live_camera):
     live_camera.save()
     assert supervisor.reconcile()["stopped"] == 1
     assert client().get(key) is None, "the edited camera's lease is taken away, so its runner returns"
-    assert not lease.renew()
+    assert renew([lease]) == [False]

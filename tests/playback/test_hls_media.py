@@ -1,7 +1,12 @@
+import os
+import time
 from datetime import timedelta
 
+import cv2
+import numpy as np
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from playback import paths
 from playback.signing import signed_url
@@ -118,13 +123,56 @@ def test_event_snapshots_need_events_read_or_playback_read(client, get, camera_a
     assert get(url, tenant=tenant_b, scopes=("events:read",)).status_code == 404
 
 
-def test_latest_snapshot_of_the_camera(get, camera_a, tenant_b):
-    write(paths.latest_snapshot("tenant-a", camera_a.slug))
-    response = get("/v2/hls/cam-front-01/latest.jpg")
-    assert (response.status_code, response["Content-Type"], body(response)) == (200, "image/jpeg", JPEG)
-    assert response["Cache-Control"] == "no-cache"
-    assert get("/v2/hls/cam-front-01/latest.jpg", tenant=tenant_b).status_code == 404
+def first_frame(path):
+    capture = cv2.VideoCapture(str(path))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return frame
+
+
+def difference(a, b) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def test_latest_snapshot_is_the_newest_segments_first_frame_made_on_request(get, camera_a, tenant_b, record):
+    url = "/v2/hls/cam-front-01/latest.jpg"
+    assert get(url).status_code == 404, "nothing recorded yet"
+    older, newest = record(camera_a, start=timezone.now() - timedelta(minutes=1), count=2)
+
+    response = get(url)
+    assert (response.status_code, response["Content-Type"], response["Cache-Control"]) == (
+        200,
+        "image/jpeg",
+        "no-cache",
+    )
+    frame = cv2.imdecode(np.frombuffer(body(response), np.uint8), cv2.IMREAD_COLOR)
+    root = settings.VMS_RECORDINGS_ROOT
+    assert difference(frame, first_frame(root / newest.path)) < 3 < difference(frame, first_frame(root / older.path))
+    assert get(url, tenant=tenant_b).status_code == 404
     assert get("/v2/hls/cam-other/latest.jpg").status_code == 404
+
+
+def test_latest_snapshot_is_decoded_again_only_when_stale_and_newer_video_exists(get, camera_a, record, settings):
+    settings.VMS_SNAPSHOT_SECONDS = 10
+    url = "/v2/hls/cam-front-01/latest.jpg"
+    record(camera_a, start=timezone.now() - timedelta(minutes=2), count=1)
+    etag = get(url)["ETag"]
+    snapshot = paths.latest_snapshot("tenant-a", camera_a.slug)
+
+    [newest] = record(camera_a, start=timezone.now() - timedelta(seconds=30), count=1)
+    assert get(url)["ETag"] == etag, "younger than VMS_SNAPSHOT_SECONDS: served as it is"
+
+    made_before_newest = time.time() - 60
+    os.utime(snapshot, (made_before_newest, made_before_newest))
+    frame = cv2.imdecode(np.frombuffer(body(get(url)), np.uint8), cv2.IMREAD_COLOR)
+    assert snapshot.stat().st_mtime > made_before_newest + 50, "stale, and a newer segment exists: decoded again"
+    assert difference(frame, first_frame(settings.VMS_RECORDINGS_ROOT / newest.path)) < 3
+
+    made_after_newest = time.time() - 11
+    os.utime(snapshot, (made_after_newest, made_after_newest))
+    assert get(url).status_code == 200
+    assert snapshot.stat().st_mtime == made_after_newest, "an offline camera's frame is not decoded again and again"
 
 
 @pytest.mark.parametrize(
