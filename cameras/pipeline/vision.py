@@ -6,6 +6,8 @@ frames it will use. Ultralytics is imported lazily and offline: nothing is downl
 time, and torchvision goes through `ensure_torchvision` first.
 """
 
+import contextlib
+import fcntl
 import os
 import select
 import subprocess
@@ -85,6 +87,7 @@ def read_frames(url: str, fps: int, should_stop: Callable[[], bool]) -> Iterator
     # stderr goes to a file: a pipe nobody drains would fill up on a long run and stall ffmpeg.
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, bufsize=0)
+        _widen_pipe(proc.stdout.fileno(), frame_bytes)
         try:
             while True:
                 data = _read_frame(proc, frame_bytes, should_stop, errors)
@@ -96,6 +99,12 @@ def read_frames(url: str, fps: int, should_stop: Callable[[], bool]) -> Iterator
             proc.kill()
             proc.wait()
             proc.stdout.close()
+
+
+def _widen_pipe(fd: int, frame_bytes: int) -> None:
+    # A 64 KiB pipe takes ~40 wake-ups per 720p frame; up to the system's limit (1 MiB by default) takes 3.
+    with contextlib.suppress(OSError):  # the default size works too, only slower
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(frame_bytes, int(Path("/proc/sys/fs/pipe-max-size").read_text())))
 
 
 def _read_frame(
