@@ -16,8 +16,13 @@ def hour_parts(ts: datetime) -> tuple[str, str]:
     return ts.strftime("%Y-%m-%d"), ts.strftime("%H")
 
 
+def hour_folder(tenant_id: str, camera_slug: str, date: str, hour: str) -> str:
+    """The hour's folder relative to the recordings root, as Segment.path starts."""
+    return f"{tenant_id}/{camera_slug}/{date}/{hour}"
+
+
 def hour_dir(tenant_id: str, camera_slug: str, date: str, hour: str) -> Path:
-    return settings.VMS_RECORDINGS_ROOT / tenant_id / camera_slug / date / hour
+    return settings.VMS_RECORDINGS_ROOT / hour_folder(tenant_id, camera_slug, date, hour)
 
 
 def hour_url(camera_slug: str, date: str, hour: str, name: str = "index.m3u8") -> str:

@@ -26,7 +26,7 @@ from django.conf import settings
 
 from cameras.models import Camera
 from cameras.rtsp import mask_password
-from playback.paths import hour_parts
+from playback.paths import hour_folder, hour_parts
 
 from .indexer import SegmentRow, segment_indexer
 from .registry import ShouldStop
@@ -92,7 +92,7 @@ class LineReader:
         if not chunk:
             return None
         *lines, self.partial = (self.partial + chunk).split(b"\n")
-        return [line.decode(errors="replace").strip() for line in lines]
+        return _decoded(lines)
 
     def rest(self) -> list[str]:
         """The lines still in the pipe once ffmpeg has exited (its last one may lack a newline)."""
@@ -100,7 +100,11 @@ class LineReader:
         while chunk := os.read(self.fd, 65536):
             data += chunk
         self.partial = b""
-        return [line.decode(errors="replace").strip() for line in data.split(b"\n") if line]
+        return _decoded(data.split(b"\n"))
+
+
+def _decoded(lines: list[bytes]) -> list[str]:
+    return [text for line in lines if (text := line.decode(errors="replace").strip())]
 
 
 class RecordingSession:
@@ -109,11 +113,11 @@ class RecordingSession:
     def __init__(self, camera: Camera) -> None:
         self.camera = camera
         self.segment_seconds = settings.VMS_SEGMENT_SECONDS
-        self.camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
-        self.staging = self.camera_dir / ".incoming" / uuid.uuid4().hex
+        camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
+        self.staging = camera_dir / ".incoming" / uuid.uuid4().hex
         self.indexed = 0
         self.anchor = 0.0
-        self.hour = ""  # the "<date>/<hour>" folder the last segment went to, known to exist
+        self.folder = ""  # the hour folder the last segment went to, known to exist
         self.output: deque[str] = deque(maxlen=5)
 
     def run(self, should_stop: ShouldStop) -> str:
@@ -173,11 +177,11 @@ class RecordingSession:
 
     def _index(self, finished: Path, start_ts: float, duration: float) -> None:
         start = datetime.fromtimestamp(start_ts, tz=UTC)
-        hour = "/".join(hour_parts(start))
-        if hour != self.hour:
-            (self.camera_dir / hour).mkdir(parents=True, exist_ok=True)
-            self.hour = hour
-        relative = f"{self.camera.tenant_id}/{self.camera.slug}/{hour}/{int(start_ts * 1000)}.ts"
+        folder = hour_folder(self.camera.tenant_id, self.camera.slug, *hour_parts(start))
+        if folder != self.folder:
+            (settings.VMS_RECORDINGS_ROOT / folder).mkdir(parents=True, exist_ok=True)
+            self.folder = folder
+        relative = f"{folder}/{int(start_ts * 1000)}.ts"
         target = settings.VMS_RECORDINGS_ROOT / relative
         os.replace(finished, target)
         segment = SegmentRow(
