@@ -64,7 +64,7 @@ def tenant_for(request: HttpRequest, scopes: Iterable[str]) -> str:
 
 
 def media_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """GET/HEAD only; a MediaDenied raised by the view becomes the API's JSON error shape."""
+    """GET/HEAD only; a MediaDenied or Http404 raised by the view becomes the API's JSON error shape."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -72,6 +72,8 @@ def media_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             return view(request, *args, **kwargs)
         except MediaDenied as exc:
             return JsonResponse({"detail": exc.detail, "code": exc.code}, status=exc.status)
+        except Http404 as exc:  # another tenant's camera or file included: it does not exist for this one
+            return JsonResponse({"detail": str(exc) or "Not found.", "code": "not_found"}, status=404)
 
     return require_safe(wrapper)
 

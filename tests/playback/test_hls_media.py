@@ -150,7 +150,8 @@ def test_latest_snapshot_is_the_newest_segments_first_frame_made_on_request(get,
     root = settings.VMS_RECORDINGS_ROOT
     assert difference(frame, first_frame(root / newest.path)) < 3 < difference(frame, first_frame(root / older.path))
     assert get(url, tenant=tenant_b).status_code == 404
-    assert get("/v2/hls/cam-other/latest.jpg").status_code == 404
+    missing = get("/v2/hls/cam-other/latest.jpg")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
 
 
 def test_latest_snapshot_is_decoded_again_only_when_stale_and_newer_video_exists(get, camera_a, record, settings):
