@@ -9,7 +9,8 @@ crop; a readable plate becomes its own `license_plate` event. With `motion`, eac
 after at least MOTION_QUIET_S without any) is one `motion` event.
 
 When the model cannot be loaded the runner reports it (pipeline state + log) and carries on with motion
-events only; recording is a separate pipeline and is not affected.
+events only; recording is a separate pipeline and is not affected. A camera whose detector cannot keep up
+with its fps works on the newest frame and skips the others; that is reported the same way, once a minute.
 """
 
 import logging
@@ -51,6 +52,8 @@ PLATE_FEATURE = "license_plate"
 PLATE_LABELS = frozenset({"car", "truck", "bus", "motorcycle"})
 PLATE_MIN_VEHICLE_PX = 48
 JPEG_QUALITY = 85
+HEALTH_WINDOW_S = 60.0
+BEHIND_SKIPPED_SHARE = 0.05  # a detector skipping more of its camera's frames than this is falling behind
 
 EmitEvent = Callable[..., Any]
 ReportProblem = Callable[[str], None]
@@ -200,6 +203,46 @@ class CameraDetector:
         )
 
 
+class Health:
+    """What operators see of a running detector (its pipeline state's detail): a model that cannot be loaded,
+    and, per minute, whether it keeps up with its camera's fps."""
+
+    def __init__(self, camera: Camera, report: ReportProblem) -> None:
+        self.camera = camera
+        self.report = report
+        self.model_problem = self.behind = ""
+        self.window_start: float | None = None
+        self.frames = self.skipped = 0
+
+    def model_unavailable(self, problem: str) -> None:
+        self.model_problem = problem
+        self._publish()
+
+    def count(self, frame: Frame) -> None:
+        """Count a frame the detector took; at the end of each window, report a change of whether it kept up."""
+        if self.window_start is None:
+            self.window_start = frame.mono
+        self.frames += 1
+        self.skipped += frame.skipped
+        elapsed = frame.mono - self.window_start
+        if elapsed < HEALTH_WINDOW_S:
+            return
+        behind = ""
+        if self.skipped > BEHIND_SKIPPED_SHARE * (self.frames + self.skipped):
+            behind = (
+                f"falling behind: analysed {self.frames / elapsed:.1f} of {self.camera.fps} fps over the last "
+                f"{elapsed:.0f} s, skipping {self.skipped} frames to stay live"
+            )
+            logger.warning("camera %s: detector %s", self.camera, behind)
+        if behind != self.behind:
+            self.behind = behind
+            self._publish()
+        self.window_start, self.frames, self.skipped = frame.mono, 0, 0
+
+    def _publish(self) -> None:
+        self.report("; ".join(problem for problem in (self.model_problem, self.behind) if problem))
+
+
 def open_detector(camera: Camera, report_problem: ReportProblem) -> Detector | None:
     """The camera's model, or None (reported) when the camera needs one that cannot be loaded."""
     if not detect_labels(camera.features):
@@ -214,10 +257,12 @@ def open_detector(camera: Camera, report_problem: ReportProblem) -> Detector | N
 
 def run(camera: Camera, should_stop: Callable[[], bool], emit: EmitEvent = _default_emit) -> None:
     """The `detect` runner: returns once should_stop() is true; raises StreamEnded when the stream fails."""
-    camera_detector = CameraDetector(camera, open_detector(camera, partial(supervisor.report, camera, "detect")), emit)
+    health = Health(camera, partial(supervisor.report, camera, "detect"))
+    camera_detector = CameraDetector(camera, open_detector(camera, health.model_unavailable), emit)
     if not camera_detector.labels and not camera_detector.motion_events:
         while not should_stop():  # nothing to look for: hold the lease quietly
             time.sleep(0.5)
         return
     for frame in read_frames(camera.rtsp_url, camera.fps, should_stop):
         camera_detector.process(frame)
+        health.count(frame)

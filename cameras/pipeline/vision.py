@@ -2,11 +2,13 @@
 
 Frames come from an ffmpeg subprocess (RTSP over TCP -> raw BGR24 on a pipe at the camera's fps, at most
 `MAX_FRAME_WIDTH` wide): ffmpeg drops the surplus source frames after decoding, so Python only ever sees the
-frames it will use. Ultralytics is imported lazily and offline: nothing is downloaded or installed at run
-time, and torchvision goes through `ensure_torchvision` first.
+frames it will use. A thread drains the pipe as frames come; the camera's loop takes the newest, so a loop that
+falls behind skips frames instead of working through a growing backlog of old ones. Ultralytics is imported
+lazily and offline: nothing is downloaded or installed at run time, and torchvision goes through
+`ensure_torchvision` first.
 
-Every camera has its own YOLO object (its predictor holds that stream's ByteTrack state), but an OpenVINO
-model on the CPU is compiled once per process and shared by all of them (`SharedOpenVINOModel`).
+Every camera has its own YOLO object (its predictor holds that stream's ByteTrack state), but an OpenVINO model
+on the CPU is compiled once per process and shared by all of them (`SharedOpenVINOModel`).
 """
 
 import contextlib
@@ -20,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,6 +58,7 @@ class Frame:
     image: np.ndarray
     ts: float  # wall-clock epoch seconds when the frame arrived
     mono: float  # monotonic arrival time, for latencies
+    skipped: int = 0  # frames that arrived after the previous one taken and were dropped for this newer one
 
 
 def probe_size(url: str) -> tuple[int, int]:
@@ -81,7 +84,8 @@ def output_size(width: int, height: int) -> tuple[int, int]:
 
 
 def read_frames(url: str, fps: int, should_stop: Callable[[], bool]) -> Iterator[Frame]:
-    """Decoded BGR frames of `url` at `fps` until should_stop() (asked at least every second).
+    """The newest decoded BGR frame of `url` at `fps`, each time the caller asks, until should_stop() (asked at
+    least every second).
 
     Raises StreamEnded when ffmpeg exits or no frame comes for READ_TIMEOUT_S.
     """
@@ -89,22 +93,73 @@ def read_frames(url: str, fps: int, should_stop: Callable[[], bool]) -> Iterator
     input_args = [*FAST_START, *(["-rtsp_transport", "tcp"] if url.startswith("rtsp") else ["-re"])]
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", *input_args, "-i", url, "-an",
            "-vf", f"fps={fps},scale={width}:{height}", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]  # fmt: skip
-    frame_bytes = width * height * 3
     # stderr goes to a file: a pipe nobody drains would fill up on a long run and stall ffmpeg.
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, bufsize=0)
-        _widen_pipe(proc.stdout.fileno(), frame_bytes)
+        newest = NewestFrame()
+        drain = threading.Thread(
+            target=_drain, args=(proc, (height, width, 3), newest, errors), name=f"frames {proc.pid}", daemon=True
+        )
+        drain.start()
         try:
-            while True:
-                data = _read_frame(proc, frame_bytes, should_stop, errors)
-                if data is None:
-                    return
-                image = np.frombuffer(data, np.uint8).reshape(height, width, 3)
-                yield Frame(image=image, ts=time.time(), mono=time.monotonic())
+            while (frame := newest.take(should_stop)) is not None:
+                yield frame
         finally:
-            proc.kill()
+            proc.kill()  # the drain thread sees the end of the pipe and returns
             proc.wait()
+            drain.join()
             proc.stdout.close()
+
+
+class NewestFrame:
+    """A one-frame mailbox between the thread that drains ffmpeg and the camera's loop.
+
+    A new frame replaces one not yet taken (counted in the next frame's `skipped`): a camera whose loop is
+    slower than its fps works on live pictures, and its events carry the time their frame really arrived.
+    Left queued in the pipe, frames would reach the loop ever later and ffmpeg would stall on a full pipe.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._frame: Frame | None = None
+        self._skipped = 0
+        self._error: StreamEnded | None = None
+
+    def put(self, frame: Frame) -> None:
+        with self._changed:
+            self._skipped += self._frame is not None
+            self._frame = frame
+            self._changed.notify()
+
+    def fail(self, error: StreamEnded) -> None:
+        with self._changed:
+            self._error = error
+            self._changed.notify()
+
+    def take(self, should_stop: Callable[[], bool]) -> Frame | None:
+        """The newest frame not taken yet, waiting for it; None once should_stop(); raises the stream's end."""
+        with self._changed:
+            while not should_stop():
+                if self._frame is not None:
+                    frame, self._frame = self._frame, None
+                    skipped, self._skipped = self._skipped, 0
+                    return replace(frame, skipped=skipped)
+                if self._error is not None:
+                    raise self._error
+                self._changed.wait(1.0)
+        return None
+
+
+def _drain(proc: subprocess.Popen, shape: tuple[int, int, int], newest: NewestFrame, errors: BinaryIO) -> None:
+    """Hand each frame ffmpeg writes to `newest` as soon as it is whole, until the stream ends."""
+    frame_bytes = shape[0] * shape[1] * shape[2]
+    _widen_pipe(proc.stdout.fileno(), frame_bytes)
+    try:
+        while True:
+            data = _read_frame(proc, frame_bytes, errors)
+            newest.put(Frame(image=np.frombuffer(data, np.uint8).reshape(shape), ts=time.time(), mono=time.monotonic()))
+    except StreamEnded as exc:
+        newest.fail(exc)
 
 
 def _widen_pipe(fd: int, frame_bytes: int) -> None:
@@ -113,27 +168,20 @@ def _widen_pipe(fd: int, frame_bytes: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(frame_bytes, int(Path("/proc/sys/fs/pipe-max-size").read_text())))
 
 
-def _read_frame(
-    proc: subprocess.Popen, size: int, should_stop: Callable[[], bool], errors: BinaryIO
-) -> bytearray | None:
-    """One frame's bytes from ffmpeg's stdout, or None once should_stop(); waits at most 1 s between checks."""
+def _read_frame(proc: subprocess.Popen, size: int, errors: BinaryIO) -> bytearray:
+    """One frame's bytes from ffmpeg's stdout; raises StreamEnded when it ends or stalls for READ_TIMEOUT_S."""
     data = bytearray()
-    last_data = time.monotonic()
     while len(data) < size:
-        if should_stop():
-            return None
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), size - len(data))
-            if not chunk:
-                proc.wait()
-                errors.seek(0)
-                tail = errors.read()[-1000:].decode(errors="replace").strip()
-                raise StreamEnded(f"ffmpeg stopped: {tail or 'end of stream'}")
-            data += chunk
-            last_data = time.monotonic()
-        elif time.monotonic() - last_data > READ_TIMEOUT_S:
+        ready, _, _ = select.select([proc.stdout], [], [], READ_TIMEOUT_S)
+        if not ready:
             raise StreamEnded(f"no frame for {READ_TIMEOUT_S:.0f} s")
+        chunk = os.read(proc.stdout.fileno(), size - len(data))
+        if not chunk:
+            proc.wait()
+            errors.seek(0)
+            tail = errors.read()[-1000:].decode(errors="replace").strip()
+            raise StreamEnded(f"ffmpeg stopped: {tail or 'end of stream'}")
+        data += chunk
     return data
 
 

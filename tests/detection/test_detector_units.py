@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from cameras.pipeline.detector import MOTION_QUIET_S, CameraDetector, Track, detect_labels
+from cameras.pipeline.detector import HEALTH_WINDOW_S, MOTION_QUIET_S, CameraDetector, Health, Track, detect_labels
 from cameras.pipeline.registry import KINDS
 from cameras.pipeline.vision import Frame, StreamEnded, load_detector, read_frames
 from tests.factories import CameraFactory
+
+DEMO = "/work/shared/media/demo-street.mp4"
 
 
 def test_detect_kind_runs_on_its_queue_for_enabled_cameras_with_features(db):
@@ -75,8 +77,52 @@ def test_should_stop_is_honoured_within_a_second(rtsp_url):
     assert len(frames) <= 3
 
 
+def clip_position(image: np.ndarray, clip: list[np.ndarray]) -> int:
+    """The index of the demo clip's frame that `image` shows (clip: its frames, small and grey)."""
+    small = cv2.cvtColor(cv2.resize(image, (160, 90), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    return int(np.argmin([cv2.absdiff(small, frame).mean() for frame in clip]))
+
+
+def test_a_busy_camera_loop_gets_the_newest_frame_not_a_backlog(rtsp_url):
+    capture = cv2.VideoCapture(DEMO)
+    clip = []
+    while (read := capture.read())[0]:
+        clip.append(cv2.cvtColor(cv2.resize(read[1], (160, 90), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY))
+    capture.release()
+    frames = read_frames(rtsp_url, 5, lambda: False)  # each RTSP session starts at the clip's first frame
+    first = next(frames)
+    time.sleep(3)  # the loop is busy: 15 frames come meanwhile
+    second = next(frames)
+    frames.close()
+    assert second.skipped >= 10
+    # 3 s later at the clip's 10 fps is ~30 frames on; the next frame of a backlog would be 2 on.
+    frames_on = (clip_position(second.image, clip) - clip_position(first.image, clip)) % len(clip)
+    assert frames_on >= 25
+
+
+def test_a_detector_falling_behind_is_reported_once_a_minute_and_cleared_when_it_keeps_up():
+    reports: list[str] = []
+    health = Health(CameraFactory.build(slug="cam-busy", fps=5), reports.append)
+    health.model_unavailable("model gone")
+    blank = np.zeros((2, 2, 3), np.uint8)
+
+    def minute(start: float, fps: float, skipped: int) -> None:
+        for i in range(int(HEALTH_WINDOW_S * fps) + 1):
+            health.count(Frame(image=blank, ts=0, mono=start + i / fps, skipped=skipped))
+
+    minute(0, fps=5, skipped=0)  # kept up: nothing new to tell
+    assert reports == ["model gone"]
+    minute(HEALTH_WINDOW_S, fps=2.5, skipped=1)  # took every other frame
+    assert len(reports) == 2
+    assert reports[1].startswith("model gone; falling behind: analysed 2.5 of 5 fps over the last 60 s")
+    minute(2 * HEALTH_WINDOW_S, fps=5, skipped=0)
+    assert reports[2:] == ["model gone"]  # kept up again: the other problem stays
+    minute(3 * HEALTH_WINDOW_S, fps=5, skipped=0)
+    assert len(reports) == 3
+
+
 def demo_picture() -> np.ndarray:
-    capture = cv2.VideoCapture("/work/shared/media/demo-street.mp4")
+    capture = cv2.VideoCapture(DEMO)
     ok, image = capture.read()
     capture.release()
     assert ok
