@@ -103,7 +103,9 @@ class CameraDetector:
         self.tracks: dict[tuple[int, str], Track] = {}
         self.last_motion_mono: float | None = None
         self.last_snapshot_ms = 0
-        self.latencies: list[float] = []  # seconds from a track's first frame to its event being written
+        # Per event of a track: seconds from its first frame to the event being written, and whether it waited
+        # past its confirming frames for a detection of MIN_CONFIDENCE.
+        self.latencies: list[tuple[float, bool]] = []
         self.frames = self.inferences = 0
 
     def process(self, frame: Frame) -> None:
@@ -139,7 +141,7 @@ class CameraDetector:
             track.confidence, track.box, track.image = obj["confidence"], obj["box"], frame.image
         if track.hits >= CONFIRM_HITS and track.confidence >= MIN_CONFIDENCE:
             self._emit_track(track)
-            self.latencies.append(time.monotonic() - track.first_mono)
+            self.latencies.append((time.monotonic() - track.first_mono, track.hits > CONFIRM_HITS))
 
     def _emit_track(self, track: Track) -> None:
         feature = FEATURE_OF_LABEL[track.label]
