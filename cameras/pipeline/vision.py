@@ -14,6 +14,7 @@ on the CPU is compiled once per process and shared by all of them (`SharedOpenVI
 import contextlib
 import fcntl
 import functools
+import logging
 import os
 import queue
 import select
@@ -28,6 +29,8 @@ from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME_WIDTH = 1280
 MOTION_WIDTH = 160  # the motion gate works on a small grey copy: cheap and less noisy
@@ -288,7 +291,10 @@ class SharedOpenVINOModel:
 
 @functools.cache
 def shared_openvino_model(xml: Path) -> SharedOpenVINOModel:
-    return SharedOpenVINOModel(xml)
+    model = SharedOpenVINOModel(xml)
+    # ultralytics has just logged its own LATENCY-mode copy, which this one replaces.
+    logger.info("%s: one OpenVINO THROUGHPUT model, %d streams, for every camera of this worker", xml, model.streams)
+    return model
 
 
 def _share_compiled_model(model: Any, source: str) -> None:
