@@ -130,7 +130,8 @@ class NewestFrame:
 
     def put(self, frame: Frame) -> None:
         with self._changed:
-            self._skipped += self._frame is not None
+            if self._frame is not None:
+                self._skipped += 1
             self._frame = frame
             self._changed.notify()
 
