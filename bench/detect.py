@@ -16,7 +16,7 @@
 5. Latency: from a track's first frame to its event being handed to the sink (live runs), over all tracks
    and over those written on their confirming frames (the others waited for a detection of MIN_CONFIDENCE).
 
-    DEBUG=1 .venv/bin/python bench/detect.py [seconds per live run] [camera counts, e.g. 1,4,8]
+    DEBUG=1 .venv/bin/python bench/detect.py [seconds per live run] [camera counts, e.g. 1,8,10,12]
 """
 
 import os
@@ -183,8 +183,11 @@ def report_live(
             f"CPU-second ({frames_done / cpu / model_per_cpu:.2f} x the model's own) -> "
             f"{frames_done / cpu * CORES / FPS:4.1f} cameras on {CORES} idle cores"
         )
-        confirmed = [seconds for seconds, waited in latencies if not waited]
-        for name, picked in (("all tracks", [s for s, _ in latencies]), ("written on confirmation", confirmed)):
+        confirmed = [latency for latency, waited in latencies if not waited]
+        for name, picked in (
+            ("all tracks", [latency for latency, _ in latencies]),
+            ("written on confirmation", confirmed),
+        ):
             if picked:
                 picked.sort()
                 print(

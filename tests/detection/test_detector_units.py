@@ -77,9 +77,13 @@ def test_should_stop_is_honoured_within_a_second(rtsp_url):
     assert len(frames) <= 3
 
 
+def small_grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.resize(image, (160, 90), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+
+
 def clip_position(image: np.ndarray, clip: list[np.ndarray]) -> int:
-    """The index of the demo clip's frame that `image` shows (clip: its frames, small and grey)."""
-    small = cv2.cvtColor(cv2.resize(image, (160, 90), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    """The index of the demo clip's frame that `image` shows (clip: its frames through small_grey)."""
+    small = small_grey(image)
     return int(np.argmin([cv2.absdiff(small, frame).mean() for frame in clip]))
 
 
@@ -87,7 +91,7 @@ def test_a_busy_camera_loop_gets_the_newest_frame_not_a_backlog(rtsp_url):
     capture = cv2.VideoCapture(DEMO)
     clip = []
     while (read := capture.read())[0]:
-        clip.append(cv2.cvtColor(cv2.resize(read[1], (160, 90), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY))
+        clip.append(small_grey(read[1]))
     capture.release()
     frames = read_frames(rtsp_url, 5, lambda: False)  # each RTSP session starts at the clip's first frame
     first = next(frames)
