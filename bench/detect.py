@@ -37,8 +37,8 @@ from django.conf import settings  # noqa: E402
 
 from bench.cpu import ffmpeg_children, proc_cpu  # noqa: E402
 from cameras.models import Camera  # noqa: E402
-from cameras.pipeline.detector import MIN_CONFIDENCE, CameraDetector  # noqa: E402
-from cameras.pipeline.vision import load_detector, read_frames  # noqa: E402
+from events.detection.detector import CONFIRM_HITS, MIN_CONFIDENCE, CameraDetector, Track  # noqa: E402
+from events.detection.vision import load_detector, read_frames  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tests.rtsp_camera import RtspCamera  # noqa: E402
 
@@ -139,15 +139,28 @@ def model_throughput(frames: list, callers: int) -> float:
     return shared_per_cpu
 
 
+class TimedDetector(CameraDetector):
+    """Keeps, per track's event, the seconds from its first frame to the event being written, and whether it
+    waited past its confirming frames for a detection of MIN_CONFIDENCE."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.latencies: list[tuple[float, bool]] = []
+
+    def _emit_track(self, track: Track) -> None:
+        super()._emit_track(track)
+        self.latencies.append((time.monotonic() - track.first_mono, track.hits > CONFIRM_HITS))
+
+
 def live(url: str, cameras: int, seconds: float, stagger_s: float) -> tuple[list[float], float, list[float]]:
     """Frames per second each camera processed, CPU seconds used and event latencies, with `cameras` running at
     once, measured over `seconds` once all of them run. Camera i starts i * stagger_s / cameras after the first,
     so cameras reading the same clip are at different points of it, as cameras of a real site are."""
     detectors = [load_detector(settings.VMS_DETECTOR_MODEL) for _ in range(cameras)]
-    pipelines = [CameraDetector(camera(url, f"cam-{i}"), d, emit=lambda **_: None) for i, d in enumerate(detectors)]
+    pipelines = [TimedDetector(camera(url, f"cam-{i}"), d, emit=lambda **_: None) for i, d in enumerate(detectors)]
     stopped = threading.Event()
 
-    def run(index: int, pipeline: CameraDetector) -> None:
+    def run(index: int, pipeline: TimedDetector) -> None:
         if stopped.wait(index * stagger_s / cameras):
             return
         for frame in read_frames(url, FPS, stopped.is_set):

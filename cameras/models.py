@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from tenants.catalogue import FEATURES
+from tenants.gate import TenantQuerySet
 from tenants.models import Tenant, slug_validator
 
 
@@ -24,6 +25,8 @@ class Camera(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["tenant", "created_at", "slug"]
@@ -53,6 +56,9 @@ class PipelineState(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="consecutive failures; drives the restart backoff")
     detail = models.CharField(max_length=500, blank=True, help_text="non-fatal problem reported by the pipeline")
+
+    objects = TenantQuerySet.as_manager()
+    tenant_lookup = "camera__tenant_id"
 
     class Meta:
         ordering = ["camera", "kind"]

@@ -25,13 +25,13 @@ def generate_slug(name: str) -> str:
 
 def check_room_for_camera(tenant: Tenant, slug: str) -> None:
     """Raise when the tenant's plan has no room for another camera or the id is taken."""
-    count = Camera.objects.filter(tenant=tenant).count()
+    count = tenant.cameras.count()
     if count >= tenant.camera_limit:
         raise CameraLimitReached(
             f"Camera limit reached: tenant '{tenant.id}' may have {tenant.camera_limit} cameras "
             f"and has {count}. Delete a camera or upgrade the plan."
         )
-    if slug and Camera.objects.filter(tenant=tenant, slug=slug).exists():
+    if slug and tenant.cameras.filter(slug=slug).exists():
         raise CameraIdTaken(f"A camera with id '{slug}' already exists in this tenant.")
 
 

@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from cameras.models import Camera
 from playback.signing import signed_url
-from tenants.admin import TenantScopedAdmin, admin_tenant_id
+from tenants.admin import TenantScopedAdmin, admin_principal
 
 from .catalogue import EVENT_CATEGORIES
 from .models import Event
@@ -30,10 +30,7 @@ class CameraFilter(admin.SimpleListFilter):
     parameter_name = "camera_id"
 
     def lookups(self, request, model_admin):
-        cameras = Camera.objects.order_by("slug")
-        tenant_id = admin_tenant_id(request)
-        if tenant_id is not None:
-            cameras = cameras.filter(tenant_id=tenant_id)
+        cameras = Camera.objects.for_principal(admin_principal(request)).order_by("slug")
         return [(slug, slug) for slug in cameras.values_list("slug", flat=True).distinct()]
 
     def queryset(self, request, queryset):

@@ -7,18 +7,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from tenants.auth import TenantPrincipal, principal_from_token
+from tenants.auth import principal_from_token
+from tenants.catalogue import EVENTS_READ
+from tenants.gate import MissingScope, TenantPrincipal
 
 from .realtime import tenant_group
-
-READ_SCOPE = "events:read"
 
 
 @database_sync_to_async
 def _principal(raw_token: str) -> TenantPrincipal | None:
     try:
-        return principal_from_token(raw_token)
-    except InvalidToken:
+        return principal_from_token(raw_token).require(EVENTS_READ)
+    except (InvalidToken, MissingScope):
         return None
 
 
@@ -39,7 +39,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope["query_string"].decode())
         token = query.get("token", [""])[0]
         principal = await _principal(token) if token else None
-        if principal is None or READ_SCOPE not in principal.scopes:
+        if principal is None:
             await self.close()  # before accept: the handshake is refused with HTTP 403
             return
         self.camera_id = query.get("camera_id", [None])[0]

@@ -4,6 +4,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from tenants.gate import TenantQuerySet
 from tenants.models import Tenant
 
 
@@ -34,6 +35,8 @@ class Event(models.Model):
     expires = models.DateTimeField()
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-ts", "-id"]

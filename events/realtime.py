@@ -88,8 +88,3 @@ def publish_events(events: Iterable[Event]) -> None:
         for start in range(0, len(payloads), EVENTS_PER_MESSAGE):
             chunk = payloads[start : start + EVENTS_PER_MESSAGE]
             _sender.send(tenant_group(tenant_id), {"type": EVENTS_MESSAGE_TYPE, "events": chunk})
-
-
-def publish_event(event: Event) -> None:
-    """Send one stored event to `tenant.<tenant_id>`."""
-    publish_events([event])

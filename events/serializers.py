@@ -4,11 +4,6 @@ from datetime import UTC, datetime
 
 from .models import Event
 
-EVENT_FIELDS = (
-    "id", "tenant_id", "camera_id", "type", "confidence", "payload",
-    "snapshot_url", "trace_id", "model_version", "ts",
-)  # fmt: skip
-
 
 def iso_ms(ts: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a Z, like the seed's `2026-04-30T14:23:45.123Z`."""

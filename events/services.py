@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from cameras.models import Camera
 from playback.paths import file_for_url
 from tenants.models import Tenant
 
@@ -102,28 +101,13 @@ def _build_event(
     return event
 
 
-def create_event(
-    *,
-    tenant: Tenant,
-    camera_id: str,
-    type: str,
-    confidence: float,
-    payload: dict | None = None,
-    snapshot_url: str = "",
-    trace_id: str | None = None,
-    model_version: str = "",
-    ts: datetime | None = None,
-    tags: list[str] | None = None,
-) -> Event:
-    """Validate, store and (after the surrounding transaction commits) publish one event.
+def create_event(*, tenant: Tenant, **fields) -> Event:
+    """Validate, store and (after the surrounding transaction commits) publish one event; `fields` are
+    _build_event's.
 
     trace_id is generated and ts is now when absent. Raises InvalidEvent naming the bad field; nothing
     is written then. Inside a transaction that rolls back, nothing is published.
     """
-    fields = {
-        "camera_id": camera_id, "type": type, "confidence": confidence, "payload": payload,
-        "snapshot_url": snapshot_url, "trace_id": trace_id, "model_version": model_version, "ts": ts, "tags": tags,
-    }  # fmt: skip
     [event] = create_events(tenant, [fields])
     return event
 
@@ -136,7 +120,7 @@ def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
     """
     built = [_build_event(tenant, **fields) for fields in events]
     cameras = {e.camera_id for e in built}
-    unknown = cameras - set(Camera.objects.filter(tenant=tenant, slug__in=cameras).values_list("slug", flat=True))
+    unknown = cameras - set(tenant.cameras.filter(slug__in=cameras).values_list("slug", flat=True))
     if unknown:
         raise InvalidEvent("camera_id", f"no camera '{sorted(unknown)[0]}' in this tenant")
     with transaction.atomic():

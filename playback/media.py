@@ -1,8 +1,8 @@
 """Who may read a /v2/hls/ resource, and streaming its file from disk with Range and caching headers.
 
 A request proves its tenant with a signature of its own path (`?tid=&exp=&sig=`, see signing.py) or a JWT
-(`?token=` or an Authorization header). The tenant then picks the folder the file is read from, so another
-tenant's camera, segment or snapshot simply does not exist for it (404, never 403).
+(`?token=` or an Authorization header); either way it becomes the gate's TenantPrincipal. Every lookup starts
+from that principal, so another tenant's camera, segment or snapshot simply does not exist for it (404, never 403).
 Missing, bad or expired credentials are a 401; a valid token without the needed scope is a 403.
 """
 
@@ -20,6 +20,8 @@ from django.views.decorators.http import require_safe
 from rest_framework.exceptions import AuthenticationFailed
 
 from tenants.auth import TenantJWTAuthentication, principal_from_token
+from tenants.gate import MissingScope, TenantPrincipal
+from tenants.models import Tenant
 
 from .signing import tenant_from_signature
 
@@ -38,11 +40,13 @@ class MediaDenied(Exception):
         self.status, self.detail, self.code = status, detail, code
 
 
-def tenant_for(request: HttpRequest, scopes: Iterable[str]) -> str:
-    """The tenant id a request may read media of: its valid signature's, else its token's (with one of `scopes`)."""
+def principal_for(request: HttpRequest, scopes: Iterable[str]) -> TenantPrincipal:
+    """Who may read this media: a valid signature's tenant (for this path only), else the token's principal,
+    which must have one of `scopes`."""
     tenant_id = tenant_from_signature(request.path_info, request.GET)
     if tenant_id:
-        return tenant_id
+        # A signature vouches for a tenant id and this one path; no need to read the tenant's row.
+        return TenantPrincipal(tenant=Tenant(pk=tenant_id), scopes=frozenset(scopes))
     raw_token = request.GET.get("token")
     try:
         if raw_token:
@@ -58,9 +62,10 @@ def tenant_for(request: HttpRequest, scopes: Iterable[str]) -> str:
             principal = found[0]
     except AuthenticationFailed as exc:
         raise MediaDenied(401, str(exc.detail), "token_not_valid") from exc
-    if principal.scopes.isdisjoint(scopes):
-        raise MediaDenied(403, f"This token lacks the '{' or '.join(scopes)}' scope.", "permission_denied")
-    return principal.tenant_id
+    try:
+        return principal.require(*scopes)
+    except MissingScope as exc:
+        raise MediaDenied(403, str(exc), "permission_denied") from exc
 
 
 def media_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -1,6 +1,7 @@
 from django.db import models
 
 from cameras.models import Camera
+from tenants.gate import TenantQuerySet
 from tenants.models import Tenant
 
 
@@ -16,6 +17,8 @@ class Segment(models.Model):
     duration = models.FloatField(help_text="seconds")
     bytes = models.PositiveBigIntegerField()
     path = models.CharField(max_length=500, unique=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["camera", "start"]

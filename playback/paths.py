@@ -21,6 +21,11 @@ def hour_folder(tenant_id: str, camera_slug: str, date: str, hour: str) -> str:
     return f"{tenant_id}/{camera_slug}/{date}/{hour}"
 
 
+def recordings_path(relative_path: str) -> Path:
+    """The file of a path stored relative to the recordings root (Segment.path, an event's snapshot)."""
+    return settings.VMS_RECORDINGS_ROOT / relative_path
+
+
 def hour_dir(tenant_id: str, camera_slug: str, date: str, hour: str) -> Path:
     return settings.VMS_RECORDINGS_ROOT / hour_folder(tenant_id, camera_slug, date, hour)
 

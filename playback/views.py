@@ -1,8 +1,10 @@
-"""/v2/hls/: hour and live playlists, segments and snapshots, each read from the requesting tenant's folder.
+"""/v2/hls/: hour and live playlists, segments and snapshots, each found through the requesting principal.
 
 Scope rule: playlists, segments and the live snapshot need `playback:read`; an event snapshot (`snap-N.jpg`)
 needs `playback:read` or `events:read`, so an events-only token can show event thumbnails but not video.
 A signed URL (from a playlist, the playback API or the Kalay API) stands in for the token on its own path.
+Only files the index knows are served: a segment by its Segment row, a snapshot by its camera, so nothing of a
+deleted camera (or a file that retention is removing) is ever read.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,18 +12,21 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from cameras.models import Camera
+from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
+from tenants.gate import TenantPrincipal
 
 from . import paths, playlists, snapshots
-from .media import IMMUTABLE, NO_CACHE, PLAYLIST_TYPE, media_view, serve_file, tenant_for
+from .media import IMMUTABLE, NO_CACHE, PLAYLIST_TYPE, media_view, principal_for, serve_file
+from .models import Segment
 
-PLAYBACK_SCOPES = ("playback:read",)
-EVENT_SNAPSHOT_SCOPES = ("playback:read", "events:read")
+PLAYBACK_SCOPES = (PLAYBACK_READ,)
+EVENT_SNAPSHOT_SCOPES = (PLAYBACK_READ, EVENTS_READ)
 # A finished hour's playlist is final, but the signed URLs in it expire (VMS_MEDIA_URL_TTL): cache it briefly.
 FINISHED_PLAYLIST = "private, max-age=300"
 
 
-def _camera(tenant_id: str, slug: str) -> Camera:
-    return get_object_or_404(Camera.objects.only("id", "tenant_id", "slug"), tenant_id=tenant_id, slug=slug)
+def _camera(principal: TenantPrincipal, slug: str) -> Camera:
+    return get_object_or_404(Camera.objects.for_principal(principal).only("id", "tenant_id", "slug"), slug=slug)
 
 
 def _playlist_response(body: str, cache_control: str) -> HttpResponse:
@@ -33,9 +38,9 @@ def hour_playlist(request: HttpRequest, camera: str, day: str, hour: str) -> Htt
     start = playlists.hour_start(day, hour)
     if start is None:
         raise Http404("No such hour.")
-    tenant_id = tenant_for(request, PLAYBACK_SCOPES)
+    principal = principal_for(request, PLAYBACK_SCOPES)
     now = timezone.now()
-    body = playlists.hour_playlist(_camera(tenant_id, camera), start, now)
+    body = playlists.hour_playlist(_camera(principal, camera), start, now)
     if body is None:
         raise Http404("No recording in this hour.")
     return _playlist_response(body, FINISHED_PLAYLIST if playlists.hour_is_over(start, now) else NO_CACHE)
@@ -43,8 +48,8 @@ def hour_playlist(request: HttpRequest, camera: str, day: str, hour: str) -> Htt
 
 @media_view
 def live_playlist(request: HttpRequest, camera: str) -> HttpResponse:
-    tenant_id = tenant_for(request, PLAYBACK_SCOPES)
-    return _playlist_response(playlists.live_playlist(_camera(tenant_id, camera), timezone.now()), NO_CACHE)
+    principal = principal_for(request, PLAYBACK_SCOPES)
+    return _playlist_response(playlists.live_playlist(_camera(principal, camera), timezone.now()), NO_CACHE)
 
 
 @media_view
@@ -53,12 +58,16 @@ def hour_file(request: HttpRequest, camera: str, day: str, hour: str, name: str)
     if playlists.hour_start(day, hour) is None:
         raise Http404("No such hour.")
     snapshot = name.endswith(".jpg")
-    tenant_id = tenant_for(request, EVENT_SNAPSHOT_SCOPES if snapshot else PLAYBACK_SCOPES)
-    path = paths.hour_dir(tenant_id, camera, day, hour) / name
-    return serve_file(request, path, "image/jpeg" if snapshot else "video/mp2t", IMMUTABLE)
+    principal = principal_for(request, EVENT_SNAPSHOT_SCOPES if snapshot else PLAYBACK_SCOPES)
+    found = _camera(principal, camera)
+    relative = f"{paths.hour_folder(found.tenant_id, found.slug, day, hour)}/{name}"
+    if not snapshot and not Segment.objects.for_principal(principal).filter(path=relative).exists():
+        raise Http404("No such segment.")
+    content_type = "image/jpeg" if snapshot else "video/mp2t"
+    return serve_file(request, paths.recordings_path(relative), content_type, IMMUTABLE)
 
 
 @media_view
 def latest_snapshot(request: HttpRequest, camera: str) -> HttpResponse:
-    tenant_id = tenant_for(request, PLAYBACK_SCOPES)
-    return serve_file(request, snapshots.latest_frame(_camera(tenant_id, camera)), "image/jpeg", NO_CACHE)
+    principal = principal_for(request, PLAYBACK_SCOPES)
+    return serve_file(request, snapshots.latest_frame(_camera(principal, camera)), "image/jpeg", NO_CACHE)

@@ -2,24 +2,32 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from .gate import TenantPrincipal
 from .models import Membership, Tenant
+
+
+def admin_principal(request) -> TenantPrincipal:
+    """The gate's principal of an admin user: a platform superuser sees every tenant, a tenant's staff user only
+    their own, a staff user of no tenant nothing."""
+    if request.user.is_superuser:
+        return TenantPrincipal(tenant=None, scopes=frozenset(), user_id=request.user.pk, sees_all=True)
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        return TenantPrincipal(tenant=None, scopes=frozenset(), user_id=request.user.pk)
+    return TenantPrincipal(tenant=membership.tenant, scopes=frozenset(membership.scopes), user_id=request.user.pk)
 
 
 def admin_tenant_id(request) -> str | None:
     """The tenant a staff user is confined to; None for a platform superuser (sees every tenant)."""
-    if request.user.is_superuser:
-        return None
-    membership = getattr(request.user, "membership", None)
-    return membership.tenant_id if membership else ""
+    principal = admin_principal(request)
+    return None if principal.sees_all else principal.tenant_id or ""
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
     """Admin for a model with a `tenant` field: a tenant's staff see and edit only their own rows."""
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        tenant_id = admin_tenant_id(request)
-        return qs if tenant_id is None else qs.filter(tenant_id=tenant_id)
+        return super().get_queryset(request).for_principal(admin_principal(request))
 
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)
@@ -43,9 +51,7 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        tenant_id = admin_tenant_id(request)
-        return qs if tenant_id is None else qs.filter(pk=tenant_id)
+        return super().get_queryset(request).for_principal(admin_principal(request))
 
     def has_add_permission(self, request):
         return request.user.is_superuser and super().has_add_permission(request)
@@ -95,5 +101,5 @@ class TenantUserAdmin(UserAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        tenant_id = admin_tenant_id(request)
-        return qs if tenant_id is None else qs.filter(membership__tenant_id=tenant_id)
+        principal = admin_principal(request)
+        return qs if principal.sees_all else qs.filter(membership__in=Membership.objects.for_principal(principal))

@@ -1,28 +1,11 @@
 """Authentication of API requests by a tenant-scoped JWT (Bearer or JWT header)."""
 
-from dataclasses import dataclass
-
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from .gate import TenantPrincipal
 from .models import Tenant
-
-
-@dataclass(frozen=True)
-class TenantPrincipal:
-    """Who is calling: a tenant, the token's scopes and, for a user's token, the user id."""
-
-    tenant: Tenant
-    scopes: frozenset[str]
-    user_id: int | None = None
-
-    is_authenticated = True
-    is_active = True
-
-    @property
-    def tenant_id(self) -> str:
-        return self.tenant.id
 
 
 def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
@@ -44,6 +27,7 @@ def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
         tenant=tenant,
         scopes=frozenset(str(token.get("scope", "")).split()),
         user_id=token.get("user_id"),
+        expires_at=token.get("exp"),
     )
 
 

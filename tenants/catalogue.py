@@ -2,5 +2,10 @@
 
 FEATURES = ("person", "vehicle", "license_plate", "motion")
 
-SCOPES = ("cameras:read", "cameras:write", "events:read", "events:write", "playback:read")
+CAMERAS_READ = "cameras:read"
+CAMERAS_WRITE = "cameras:write"
+EVENTS_READ = "events:read"
+EVENTS_WRITE = "events:write"
+PLAYBACK_READ = "playback:read"
+SCOPES = (CAMERAS_READ, CAMERAS_WRITE, EVENTS_READ, EVENTS_WRITE, PLAYBACK_READ)
 READ_SCOPES = tuple(s for s in SCOPES if s.endswith(":read"))

@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from .catalogue import FEATURES, READ_SCOPES, SCOPES
+from .gate import TenantQuerySet
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
@@ -27,6 +28,9 @@ class Tenant(models.Model):
     recording_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantQuerySet.as_manager()
+    tenant_lookup = "pk"
+
     class Meta:
         ordering = ["id"]
 
@@ -45,6 +49,8 @@ class Membership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
+
+    objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant_id} ({self.role})"

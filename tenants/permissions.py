@@ -1,13 +1,12 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .auth import TenantPrincipal
+from .gate import TenantPrincipal
 
 
 class HasTenantScope(BasePermission):
-    """Needs a tenant token with `<view.scope_resource>:read` (safe methods) or `:write`.
-
-    A view may name another scope for all its methods with `required_scope`.
-    """
+    """Needs a tenant token with `<view.scope_resource>:read` (safe methods) or `:write`, through the gate's
+    `principal.require` (a missing scope is a 403 naming it). A view may name another scope for all its methods
+    with `required_scope`."""
 
     def has_permission(self, request, view) -> bool:
         principal = request.user
@@ -17,5 +16,5 @@ class HasTenantScope(BasePermission):
         if needed is None:
             action = "read" if request.method in SAFE_METHODS else "write"
             needed = f"{view.scope_resource}:{action}"
-        self.message = f"This token lacks the '{needed}' scope."
-        return needed in principal.scopes
+        principal.require(needed)
+        return True

@@ -21,6 +21,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every Redis key of this deployment (leases, cache, channel layer, Celery queues) starts with it, so deployments
+# sharing one Redis, or a test run beside a running system, never touch each other's keys.
+VMS_REDIS_PREFIX = env.str("VMS_REDIS_PREFIX", default="vms")
 # Relative paths are taken from the project directory, whatever the working directory.
 VMS_RECORDINGS_ROOT = BASE_DIR / env.str("VMS_RECORDINGS_ROOT", default="var/recordings")
 VMS_DETECTOR_MODEL = env.str("VMS_DETECTOR_MODEL", default="../shared/models/yolo11n_int8_openvino_model")
@@ -30,7 +33,12 @@ if (BASE_DIR / VMS_DETECTOR_MODEL).exists():
 VMS_MEDIA_URL_TTL = env.int("VMS_MEDIA_URL_TTL", default=6 * 3600)
 # Days an expired (archived) event is kept before retention deletes it and its snapshot.
 VMS_EVENT_PURGE_GRACE_DAYS = env.int("VMS_EVENT_PURGE_GRACE_DAYS", default=7)
-# Recording pipelines (cameras/pipeline/): HLS segment length, Redis lease lifetime, latest.jpg refresh, and the
+# The runner of each pipeline kind the supervisor (cameras/pipeline/) starts per camera, by dotted path.
+VMS_PIPELINE_RUNNERS = {
+    "record": "playback.recording.recorder.run_recorder",
+    "detect": "events.detection.detector.run",
+}
+# Recording pipelines (playback/recording/): HLS segment length, Redis lease lifetime, latest.jpg refresh, and the
 # free-disk floor under which retention deletes the oldest recordings first.
 VMS_SEGMENT_SECONDS = env.float("VMS_SEGMENT_SECONDS", default=2.0)
 VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=10_000)
@@ -102,7 +110,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": VMS_REDIS_PREFIX,
+    }
+}
 # channels_redis waits for messages with BZPOPMIN of 5 s; redis-py 8's default socket_timeout is 5 s too, so
 # an idle consumer's read timed out and the WebSocket died. The socket timeout must outlast the wait.
 # Each WebSocket connect holds a pooled connection for its group_add, and redis-py's pool refuses (rather than
@@ -112,7 +126,8 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}]
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}],
+            "prefix": f"{VMS_REDIS_PREFIX}:asgi",
         },
     },
 }
@@ -163,6 +178,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{VMS_REDIS_PREFIX}:celery:"}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]

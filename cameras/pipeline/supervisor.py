@@ -1,9 +1,9 @@
 """Runs one pipeline of one camera under a Redis lease, and reconciles the wanted pipelines with the running ones.
 
-Keys in Redis, per camera primary key and kind:
-  vms:pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3, all the
-                                           leases of a process together)
-  vms:pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
+Keys in Redis, per camera primary key and kind (after VMS_REDIS_PREFIX):
+  :pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3, all the
+                                        leases of a process together)
+  :pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
 Stopping a pipeline anywhere = deleting its lease: the holder's next renewal fails and its runner returns.
 A camera edited after its pipeline started gets its pipeline stopped, and so restarted with the new settings.
 """
@@ -42,12 +42,16 @@ def worker_name() -> str:
 shutting_down = threading.Event()
 
 
+def _key(kind: str, camera_pk: int | str, what: str) -> str:
+    return f"{settings.VMS_REDIS_PREFIX}:pipeline:{kind}:{camera_pk}:{what}"
+
+
 def lease_key(kind: str, camera_pk: int) -> str:
-    return f"vms:pipeline:{kind}:{camera_pk}:lease"
+    return _key(kind, camera_pk, "lease")
 
 
 def _pending_key(kind: str, camera_pk: int) -> str:
-    return f"vms:pipeline:{kind}:{camera_pk}:pending"
+    return _key(kind, camera_pk, "pending")
 
 
 def report(camera: Camera, kind: str, detail: str) -> None:
@@ -164,8 +168,8 @@ def reconcile() -> dict[str, int]:
     held = {key for key, holder in zip(keys, redis.mget(keys) if keys else [], strict=True) if holder is not None}
     started = stopped = 0
     # Leases of deleted cameras (or kinds no longer registered) are stopped too.
-    for key in redis.scan_iter(match="vms:pipeline:*:lease", count=1000):
-        _, _, kind_name, pk, _ = key.decode().split(":")
+    for key in redis.scan_iter(match=_key("*", "*", "lease"), count=1000):
+        kind_name, pk = key.decode().split(":")[-3:-1]
         camera = cameras.get(int(pk))
         if kind_name not in KINDS or camera is None or not KINDS[kind_name].wanted(camera):
             redis.delete(key)

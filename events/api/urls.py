@@ -1,9 +1,15 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .playback import EventPlaybackView
 from .views import EventViewSet
 
 app_name = "events"
 
 router = SimpleRouter(trailing_slash=False)
 router.register("events", EventViewSet, basename="event")
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # The playback API's URL for an event, served by this app (it reads events).
+    path("playback/event/<str:event_id>", EventPlaybackView.as_view(), name="event-playback"),
+]

@@ -2,6 +2,8 @@
 
 from graphql import GraphQLError
 
+from tenants.gate import MissingScope
+
 
 class KalayError(Exception):
     """An expected failure of a Kalay operation; `status` is its HTTP status."""
@@ -11,10 +13,6 @@ class KalayError(Exception):
 
 class BadRequest(KalayError):
     status = 400
-
-
-class Forbidden(KalayError):
-    status = 403
 
 
 class NotFound(KalayError):
@@ -28,4 +26,6 @@ def status_of(error: GraphQLError) -> int:
         return 400
     if isinstance(original, KalayError):
         return original.status
+    if isinstance(original, MissingScope):
+        return 403
     return 500

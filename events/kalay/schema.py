@@ -23,9 +23,10 @@ from strawberry.types import ExecutionContext, Info
 
 from events import services
 from events.models import Event as EventRow
-from tenants.auth import TenantPrincipal
+from tenants.catalogue import EVENTS_READ, EVENTS_WRITE
+from tenants.gate import TenantPrincipal
 
-from .errors import BadRequest, Forbidden, NotFound, status_of
+from .errors import BadRequest, NotFound, status_of
 from .presenter import EPOCH, ONE_MS, ArchievedEvent, Event, EventPresenter, field_names
 
 DEFAULT_LIMIT = 50
@@ -40,11 +41,6 @@ class KalayContext:
 
     request: HttpRequest
     principal: TenantPrincipal
-
-    def require(self, scope: str) -> TenantPrincipal:
-        if scope not in self.principal.scopes:
-            raise Forbidden(f"This token lacks the '{scope}' scope.")
-        return self.principal
 
     def presenter(self, wanted: Iterable[str]) -> EventPresenter:
         return EventPresenter(self.request, self.principal.tenant, wanted)
@@ -88,7 +84,7 @@ def filtered_events(
 ) -> QuerySet[EventRow]:
     """The tenant's events of `device` in [start_time, end_time), narrowed by the optional filters."""
     start, end = parse_range(start_time, end_time)
-    events = EventRow.objects.filter(tenant=principal.tenant, camera_id=device, ts__gte=start, ts__lt=end)
+    events = EventRow.objects.for_principal(principal).filter(camera_id=device, ts__gte=start, ts__lt=end)
     if is_archieve is not None:
         now = timezone.now()
         events = events.filter(expires__lte=now) if is_archieve else events.filter(expires__gt=now)
@@ -115,7 +111,7 @@ class Query:
         event_id: int | None = None,
         tags: str | None = None,
     ) -> int | None:
-        principal = info.context.require("events:read")
+        principal = info.context.principal.require(EVENTS_READ)
         return filtered_events(principal, device, start_time, end_time, is_archieve, event_id, tags).count()
 
     @strawberry.field(extensions=[RejectNulCharacters()])
@@ -131,7 +127,7 @@ class Query:
         skip: int | None = 0,
         limit: int | None = DEFAULT_LIMIT,
     ) -> list[Event | None] | None:
-        principal = info.context.require("events:read")
+        principal = info.context.principal.require(EVENTS_READ)
         skip = 0 if skip is None else skip
         limit = DEFAULT_LIMIT if limit is None else limit
         if skip < 0:
@@ -145,9 +141,9 @@ class Query:
 
     @strawberry.field
     def get_archieved_event_list(self, info: Info) -> list[ArchievedEvent | None] | None:
-        principal = info.context.require("events:read")
+        principal = info.context.principal.require(EVENTS_READ)
         present = info.context.presenter(field_names(info.selected_fields[0].selections, inside="events"))
-        expired = EventRow.objects.filter(tenant=principal.tenant, expires__lte=present.now)
+        expired = EventRow.objects.for_principal(principal).filter(expires__lte=present.now)
         rows = present.rows(expired.order_by("camera_id", "ts", "id"))
         return [
             ArchievedEvent(device=device, events=list(map(present, group)))
@@ -159,14 +155,14 @@ class Query:
 class Mutation:
     @strawberry.mutation(extensions=[RejectNulCharacters()])
     def update_event(self, info: Info, pk: str, tags: list[str | None]) -> str | None:
-        principal = info.context.require("events:write")
+        principal = info.context.principal.require(EVENTS_WRITE)
         if not pk.strip():
             raise BadRequest("pk must not be empty.")
         try:
             new_tags = services.clean_tags(tags)
         except services.InvalidEvent as exc:
             raise BadRequest(f"{exc}.") from exc
-        changed = EventRow.objects.filter(tenant=principal.tenant, pk=pk).update(tags=new_tags, updated=timezone.now())
+        changed = EventRow.objects.for_principal(principal).filter(pk=pk).update(tags=new_tags, updated=timezone.now())
         if not changed:
             raise NotFound(f"Event '{pk}' does not exist.")
         return UPDATE_DONE
@@ -181,7 +177,7 @@ class Mutation:
         start_time: str | None = None,
         end_time: str | None = None,
     ) -> str | None:
-        principal = info.context.require("events:write")
+        principal = info.context.principal.require(EVENTS_WRITE)
         pks = (pk or "").split()
         has_range = start_time is not None or end_time is not None
         if pks and has_range:
@@ -189,7 +185,7 @@ class Mutation:
         if not pks and (start_time is None or end_time is None):
             raise BadRequest("Give pk, or else both start_time and end_time.")
         # No camera lookup: events outlive their camera and must stay removable.
-        events = EventRow.objects.filter(tenant=principal.tenant, camera_id=device)
+        events = EventRow.objects.for_principal(principal).filter(camera_id=device)
         if pks:
             events = events.filter(pk__in=pks)
         else:

@@ -18,7 +18,8 @@ from graphql import GraphQLError
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tenants.auth import TenantJWTAuthentication, TenantPrincipal
+from tenants.auth import TenantJWTAuthentication
+from tenants.gate import TenantPrincipal
 
 from .errors import BadRequest, status_of
 from .schema import KalayContext, schema

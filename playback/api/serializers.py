@@ -17,12 +17,3 @@ class TimelineSerializer(serializers.Serializer):
     camera_id = serializers.CharField()
     date = serializers.DateField()
     hours = TimelineHourSerializer(many=True)
-
-
-class EventPlaybackSerializer(serializers.Serializer):
-    event_id = serializers.CharField()
-    camera_id = serializers.CharField()
-    ts = serializers.DateTimeField()
-    playlist_url = serializers.CharField(help_text="signed playlist of the event's hour, playable as is")
-    offset = serializers.FloatField(help_text="seconds into the playlist where playback should start")
-    pre_roll = serializers.FloatField(help_text="seconds of that offset before the event")

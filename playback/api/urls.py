@@ -1,10 +1,9 @@
 from django.urls import path
 
-from .views import EventPlaybackView, TimelineView
+from .views import TimelineView
 
 app_name = "playback"
 
 urlpatterns = [
     path("timeline", TimelineView.as_view(), name="timeline"),
-    path("event/<str:event_id>", EventPlaybackView.as_view(), name="event"),
 ]

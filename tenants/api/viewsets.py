@@ -12,7 +12,7 @@ class TenantScopedMixin:
     scope_resource: str
 
     def get_queryset(self):
-        return super().get_queryset().filter(tenant=self.request.user.tenant)
+        return super().get_queryset().for_principal(self.request.user)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

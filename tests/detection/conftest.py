@@ -6,7 +6,7 @@ import time
 import pytest
 from django.db import connection
 
-from cameras.pipeline import detector
+from events.detection import detector
 
 
 def run_detectors(cameras, seconds: float) -> None:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from cameras.pipeline.detector import HEALTH_WINDOW_S, MOTION_QUIET_S, CameraDetector, Health, Track, detect_labels
 from cameras.pipeline.registry import KINDS
-from cameras.pipeline.vision import Frame, StreamEnded, load_detector, read_frames
+from events.detection.detector import HEALTH_WINDOW_S, MOTION_QUIET_S, CameraDetector, Health, Track, detect_labels
+from events.detection.vision import Frame, StreamEnded, load_detector, read_frames
 from tests.factories import CameraFactory
 
 DEMO = "/work/shared/media/demo-street.mp4"
@@ -18,7 +18,7 @@ DEMO = "/work/shared/media/demo-street.mp4"
 def test_detect_kind_runs_on_its_queue_for_enabled_cameras_with_features(db):
     kind = KINDS["detect"]
     assert kind.queue == "detect"
-    assert kind.runner == "cameras.pipeline.detector.run"
+    assert settings.VMS_PIPELINE_RUNNERS["detect"] == "events.detection.detector.run"
     assert kind.wanted(CameraFactory.build(enabled=True, features=["motion"]))
     assert not kind.wanted(CameraFactory.build(enabled=True, features=[]))
     assert not kind.wanted(CameraFactory.build(enabled=False, features=["person"]))

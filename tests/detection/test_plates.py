@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cameras.pipeline.plates import normalize, read_plate
+from events.detection.plates import normalize, read_plate
 
 
 def vehicle_crop(text: str | None) -> np.ndarray:

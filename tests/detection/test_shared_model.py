@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from django.conf import settings
 
-from cameras.pipeline.vision import SharedOpenVINOModel, load_detector
+from events.detection.vision import SharedOpenVINOModel, load_detector
 
 DEMO = "/work/shared/media/demo-street.mp4"
 

@@ -5,7 +5,7 @@ import sys
 
 import torch
 
-from cameras.pipeline.torchvision_compat import ensure_torchvision
+from events.detection.torchvision_compat import ensure_torchvision
 
 BOXES = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 9.0]])
 SCORES = torch.tensor([0.9, 0.95, 0.7, 0.8])
@@ -33,7 +33,7 @@ def test_nms_after_ensure_torchvision():
 def test_ultralytics_predicts_through_torchvision():
     """A subprocess, so ultralytics imports torchvision itself, after ensure_torchvision."""
     code = (
-        "from cameras.pipeline.vision import load_detector; import sys, cv2;"
+        "from events.detection.vision import load_detector; import sys, cv2;"
         "d = load_detector('/work/shared/models/yolo11n_int8_openvino_model');"
         "cap = cv2.VideoCapture('/work/shared/media/demo-street.mp4'); ok, img = cap.read();"
         "print(sorted(o['label'] for o in d.track(img, ['person', 'bus'])));"

@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 
 from cameras.pipeline.lease import client
-from cameras.pipeline.recorder import run_recorder
+from playback.recording.recorder import run_recorder
 
 from ..factories import CameraFactory, TenantFactory
 

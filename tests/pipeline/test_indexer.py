@@ -7,8 +7,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from cameras.pipeline.indexer import SegmentIndexer, SegmentRow
 from playback.models import Segment
+from playback.recording.indexer import SegmentIndexer, SegmentRow
 
 from ..factories import CameraFactory
 

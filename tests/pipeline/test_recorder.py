@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 
 from cameras.models import Camera, StatusChange
-from cameras.pipeline.recorder import ffmpeg_argv
 from playback.models import Segment
+from playback.recording.recorder import ffmpeg_argv
 
 
 def wait_for(predicate, timeout: float, step: float = 0.25):

@@ -169,9 +169,10 @@ def crash(camera, should_stop) -> None:
     raise RuntimeError(f"cannot open {camera.rtsp_url}")
 
 
-def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monkeypatch):
-    crashing = PipelineKind(queue="crashq", wanted=lambda camera: camera.enabled, runner=f"{__name__}.crash")
+def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monkeypatch, settings):
+    crashing = PipelineKind("crash", queue="crashq", wanted=lambda camera: camera.enabled)
     monkeypatch.setattr(supervisor, "KINDS", {"crash": crashing})
+    settings.VMS_PIPELINE_RUNNERS = {"crash": f"{__name__}.crash"}
     camera_a.rtsp_url = "rtsp://viewer:s3cret@10.0.0.5/x"
     camera_a.save()
 
@@ -185,7 +186,8 @@ def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monke
     assert supervisor.reconcile()["started"] == 0  # within the 2 s backoff
     time.sleep(2.1)
     assert supervisor.reconcile()["started"] == 1
-    assert client().llen("crashq") == 1  # queued for a worker of that queue
+    queue_key = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] + "crashq"
+    assert client().llen(queue_key) == 1  # queued for a worker of that queue
     assert supervisor.reconcile()["started"] == 0  # already queued: not twice
 
 

@@ -187,6 +187,7 @@ def test_bad_or_unknown_paths_are_404(get, camera_a, url):
     assert get(url).status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)  # the view reads the index from another thread: rows must be committed
 async def test_under_asgi_a_segment_streams_in_blocks_not_whole(async_client, segment):
     url, data = segment
     signed = signed_url(url, "tenant-a")

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection
 
 from cameras.models import Camera
-from playback.models import Segment
+
+from ..models import Segment
 
 logger = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ from pathlib import Path
 from django.conf import settings
 
 from cameras.models import Camera
+from cameras.pipeline.registry import ShouldStop
+from cameras.pipeline.status import set_status
+from cameras.pipeline.supervisor import report
 from cameras.rtsp import mask_password
-from playback.paths import hour_folder, hour_parts
 
+from ..paths import hour_folder, hour_parts
 from .indexer import SegmentRow, segment_indexer
-from .registry import ShouldStop
-from .status import set_status
-from .supervisor import report
 
 KIND = "record"
 MAX_RECONNECT_DELAY_S = 10

@@ -27,9 +27,10 @@ import numpy as np
 from django.conf import settings
 
 from cameras.models import Camera
+from cameras.pipeline import supervisor
 from playback.paths import new_snapshot
 
-from . import supervisor
+from ..services import create_event
 from .plates import read_plate
 from .vision import (
     FEATURE_CLASSES,
@@ -83,16 +84,10 @@ def detect_labels(features: list[str]) -> list[str]:
     return [label for feature in FEATURE_CLASSES if feature in wanted for label in FEATURE_CLASSES[feature]]
 
 
-def _default_emit(**kwargs: Any) -> Any:
-    from events.services import create_event
-
-    return create_event(**kwargs)
-
-
 class CameraDetector:
     """The per-frame logic of one camera's detector, independent of where frames come from."""
 
-    def __init__(self, camera: Camera, detector: Detector | None, emit: EmitEvent = _default_emit) -> None:
+    def __init__(self, camera: Camera, detector: Detector | None, emit: EmitEvent = create_event) -> None:
         self.camera = camera
         self.detector = detector
         self.emit = emit
@@ -103,9 +98,6 @@ class CameraDetector:
         self.tracks: dict[tuple[int, str], Track] = {}
         self.last_motion_mono: float | None = None
         self.last_snapshot_ms = 0
-        # Per event of a track: seconds from its first frame to the event being written, and whether it waited
-        # past its confirming frames for a detection of MIN_CONFIDENCE.
-        self.latencies: list[tuple[float, bool]] = []
         self.frames = self.inferences = 0
 
     def process(self, frame: Frame) -> None:
@@ -141,7 +133,6 @@ class CameraDetector:
             track.confidence, track.box, track.image = obj["confidence"], obj["box"], frame.image
         if track.hits >= CONFIRM_HITS and track.confidence >= MIN_CONFIDENCE:
             self._emit_track(track)
-            self.latencies.append((time.monotonic() - track.first_mono, track.hits > CONFIRM_HITS))
 
     def _emit_track(self, track: Track) -> None:
         feature = FEATURE_OF_LABEL[track.label]
@@ -257,7 +248,7 @@ def open_detector(camera: Camera, report_problem: ReportProblem) -> Detector | N
         return None
 
 
-def run(camera: Camera, should_stop: Callable[[], bool], emit: EmitEvent = _default_emit) -> None:
+def run(camera: Camera, should_stop: Callable[[], bool], emit: EmitEvent = create_event) -> None:
     """The `detect` runner: returns once should_stop() is true; raises StreamEnded when the stream fails."""
     health = Health(camera, partial(supervisor.report, camera, "detect"))
     camera_detector = CameraDetector(camera, open_detector(camera, health.model_unavailable), emit)
