@@ -41,12 +41,12 @@ from events.detection.detector import CONFIRM_HITS, MIN_CONFIDENCE, CameraDetect
 from events.detection.vision import load_detector, read_frames  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tests.rtsp_camera import RtspCamera  # noqa: E402
+from tests.shared import DEMO_CLIP  # noqa: E402
 
 FPS = 5
 LIVE_WARMUP_S = 5  # after the last camera started: its ffmpeg connected, the first frames through
 FEATURES = ["person", "vehicle", "motion"]
 CORES = os.cpu_count() or 1
-DEMO = "/work/shared/media/demo-street.mp4"
 # 10 s of the demo's first frame held still, then its first 10 s of movement, at 10 fps with 2 s GOPs.
 HALF_STILL_FILTER = (
     "[0:v]trim=end_frame=1,loop=loop=99:size=1:start=0,setpts=N/10/TB[still];"
@@ -57,7 +57,7 @@ HALF_STILL_FILTER = (
 def half_still_clip(folder: Path, repeats: int) -> str:
     """A clip with motion half of the time (still 10 s / moving 10 s, `repeats` times), read like a camera."""
     part, listing, clip = folder / "half.mp4", folder / "half.txt", folder / "half-still.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", DEMO, "-filter_complex", HALF_STILL_FILTER, "-map", "[v]",
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", DEMO_CLIP, "-filter_complex", HALF_STILL_FILTER, "-map", "[v]",
                     "-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-pix_fmt", "yuv420p", str(part)],
                    check=True)  # fmt: skip
     listing.write_text(f"file '{part}'\n" * repeats)

@@ -14,6 +14,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import gi
 
@@ -21,7 +22,8 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-DEFAULT_MEDIA = "/work/shared/media/demo-street.mp4"
+# ../shared beside the checkout, wherever it is.
+DEFAULT_MEDIA = str(Path(__file__).resolve().parents[2] / "shared" / "media" / "demo-street.mp4")
 
 
 def read_access_units(path: str) -> tuple[Gst.Caps, list[Gst.Buffer], int]:

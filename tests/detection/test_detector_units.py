@@ -11,8 +11,7 @@ from cameras.pipeline.registry import KINDS
 from events.detection.detector import HEALTH_WINDOW_S, MOTION_QUIET_S, CameraDetector, Health, Track, detect_labels
 from events.detection.vision import Frame, StreamEnded, load_detector, read_frames
 from tests.factories import CameraFactory
-
-DEMO = "/work/shared/media/demo-street.mp4"
+from tests.shared import DEMO_CLIP
 
 
 def test_detect_kind_runs_on_its_queue_for_enabled_cameras_with_features(db):
@@ -88,7 +87,7 @@ def clip_position(image: np.ndarray, clip: list[np.ndarray]) -> int:
 
 
 def test_a_busy_camera_loop_gets_the_newest_frame_not_a_backlog(rtsp_url):
-    capture = cv2.VideoCapture(DEMO)
+    capture = cv2.VideoCapture(DEMO_CLIP)
     clip = []
     while (read := capture.read())[0]:
         clip.append(small_grey(read[1]))
@@ -126,7 +125,7 @@ def test_a_detector_falling_behind_is_reported_once_a_minute_and_cleared_when_it
 
 
 def demo_picture() -> np.ndarray:
-    capture = cv2.VideoCapture(DEMO)
+    capture = cv2.VideoCapture(DEMO_CLIP)
     ok, image = capture.read()
     capture.release()
     assert ok

@@ -7,12 +7,11 @@ import numpy as np
 from django.conf import settings
 
 from events.detection.vision import SharedOpenVINOModel, load_detector
-
-DEMO = "/work/shared/media/demo-street.mp4"
+from tests.shared import DEMO_CLIP
 
 
 def demo_frames(indices: list[int]) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(DEMO)
+    capture = cv2.VideoCapture(DEMO_CLIP)
     frames = []
     for index in indices:
         capture.set(cv2.CAP_PROP_POS_FRAMES, index)

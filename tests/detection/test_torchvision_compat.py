@@ -4,8 +4,10 @@ import subprocess
 import sys
 
 import torch
+from django.conf import settings
 
 from events.detection.torchvision_compat import ensure_torchvision
+from tests.shared import DEMO_CLIP
 
 BOXES = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 9.0]])
 SCORES = torch.tensor([0.9, 0.95, 0.7, 0.8])
@@ -34,8 +36,8 @@ def test_ultralytics_predicts_through_torchvision():
     """A subprocess, so ultralytics imports torchvision itself, after ensure_torchvision."""
     code = (
         "from events.detection.vision import load_detector; import sys, cv2;"
-        "d = load_detector('/work/shared/models/yolo11n_int8_openvino_model');"
-        "cap = cv2.VideoCapture('/work/shared/media/demo-street.mp4'); ok, img = cap.read();"
+        f"d = load_detector({settings.VMS_DETECTOR_MODEL!r});"
+        f"cap = cv2.VideoCapture({DEMO_CLIP!r}); ok, img = cap.read();"
         "print(sorted(o['label'] for o in d.track(img, ['person', 'bus'])));"
         "print('torchvision' in sys.modules)"
     )
