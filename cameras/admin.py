@@ -10,8 +10,8 @@ from tenants.admin import TenantScopedAdmin, admin_tenant_id
 from tenants.models import Tenant
 
 from .models import Camera, PipelineState, StatusChange
-from .rtsp import keep_stored_password, mask_password, validate_rtsp_url
-from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, save_new_camera
+from .rtsp import keep_stored_password, mask_credentials, validate_rtsp_url
+from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, plan_features, save_new_camera
 
 
 class CameraForm(forms.ModelForm):
@@ -26,7 +26,7 @@ class CameraForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial["rtsp_url"] = mask_password(self.instance.rtsp_url)
+            self.initial["rtsp_url"] = mask_credentials(self.instance.rtsp_url)
             self.fields["slug"].disabled = True
         else:
             self.fields["slug"].required = False
@@ -36,10 +36,10 @@ class CameraForm(forms.ModelForm):
         url = self.cleaned_data["rtsp_url"]
         try:
             validate_rtsp_url(url)
+            stored = Camera.objects.filter(pk=self.instance.pk).values_list("rtsp_url", flat=True).first()
+            return keep_stored_password(url, stored)
         except ValueError as exc:
             raise ValidationError(f"RTSP URL {exc}.") from exc
-        stored = Camera.objects.filter(pk=self.instance.pk).values_list("rtsp_url", flat=True).first()
-        return keep_stored_password(url, stored)
 
     def clean(self):
         cleaned = super().clean()
@@ -70,6 +70,7 @@ class CameraAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
+            obj.features = plan_features(obj.tenant, obj.features)
             super().save_model(request, obj, form, change)
             return
         tenant_id = admin_tenant_id(request)

@@ -1,21 +1,27 @@
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from tenants.catalogue import FEATURES
 from tenants.gate import TenantQuerySet
-from tenants.models import Tenant, slug_validator
+from tenants.models import Tenant
+
+# A camera id is also the Kalay `device`, a UDID such as KJKWJK: letters of either case, digits, inner - and _.
+CAMERA_ID = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?"
+camera_id_validator = RegexValidator(rf"^{CAMERA_ID}$", "Use 1-64 letters, digits and inner hyphens or underscores.")
 
 
 class Camera(models.Model):
-    """An RTSP camera of one tenant. `slug` is the API's `id`: unique within the tenant only."""
+    """An RTSP camera of one tenant. `slug` is the API's `id`: kept as given, unique within the tenant ignoring case
+    (so its recordings folder is unique on a case-insensitive disk too)."""
 
     class Status(models.TextChoices):
         OFFLINE = "offline"
         ONLINE = "online"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="cameras")
-    slug = models.CharField("id", max_length=64, validators=[slug_validator])
+    slug = models.CharField("id", max_length=64, validators=[camera_id_validator])
     name = models.CharField(max_length=200)
     rtsp_url = models.CharField("RTSP URL", max_length=1000)
     features = ArrayField(models.CharField(max_length=32, choices=[(f, f) for f in FEATURES]), default=list, blank=True)
@@ -30,7 +36,14 @@ class Camera(models.Model):
 
     class Meta:
         ordering = ["tenant", "created_at", "slug"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="camera_slug_unique_per_tenant")]
+        constraints = [
+            models.UniqueConstraint(
+                "tenant",
+                Lower("slug"),
+                name="camera_id_unique_per_tenant_ignoring_case",
+                violation_error_message="A camera with this id (ignoring case) already exists in this tenant.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.slug}"

@@ -1,10 +1,12 @@
-"""The one place cameras are created, so the plan's camera_limit holds under concurrent requests."""
+"""The one place cameras are created, so the plan's camera_limit holds under concurrent requests, and the one rule
+for which features a camera may have."""
 
 import secrets
 
 from django.db import transaction
 from django.utils.text import slugify
 
+from tenants.catalogue import FEATURES
 from tenants.models import Tenant
 
 from .models import Camera
@@ -23,6 +25,11 @@ def generate_slug(name: str) -> str:
     return f"{base}-{secrets.token_hex(3)}"
 
 
+def plan_features(tenant: Tenant, features: list[str]) -> list[str]:
+    """`features` within the tenant's plan, in catalogue order: the others are dropped, on create and on change."""
+    return [f for f in FEATURES if f in features and f in tenant.features]
+
+
 def check_room_for_camera(tenant: Tenant, slug: str) -> None:
     """Raise when the tenant's plan has no room for another camera or the id is taken."""
     count = tenant.cameras.count()
@@ -31,8 +38,8 @@ def check_room_for_camera(tenant: Tenant, slug: str) -> None:
             f"Camera limit reached: tenant '{tenant.id}' may have {tenant.camera_limit} cameras "
             f"and has {count}. Delete a camera or upgrade the plan."
         )
-    if slug and tenant.cameras.filter(slug=slug).exists():
-        raise CameraIdTaken(f"A camera with id '{slug}' already exists in this tenant.")
+    if slug and tenant.cameras.filter(slug__iexact=slug).exists():
+        raise CameraIdTaken(f"A camera with id '{slug}' (ignoring case) already exists in this tenant.")
 
 
 def save_new_camera(camera: Camera) -> Camera:
@@ -44,7 +51,7 @@ def save_new_camera(camera: Camera) -> Camera:
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=camera.tenant_id)
         check_room_for_camera(tenant, camera.slug)
-        camera.features = [f for f in camera.features if f in tenant.features]
+        camera.features = plan_features(tenant, camera.features)
         camera.slug = camera.slug or generate_slug(camera.name)
         camera.save(force_insert=True)
     return camera

@@ -2,12 +2,14 @@
 
 from django.urls import re_path
 
+from cameras.models import CAMERA_ID
+
 from . import views
 
 app_name = "hls"
 
 # Path parts admit no dots or slashes beyond a file's one suffix, so no URL can leave the tenant's folder.
-CAMERA = r"(?P<camera>[a-z0-9-]{1,64})"
+CAMERA = rf"(?P<camera>{CAMERA_ID})"
 HOUR = CAMERA + r"/(?P<day>\d{4}-\d{2}-\d{2})/(?P<hour>\d{2})"
 
 urlpatterns = [

@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from .gate import TenantPrincipal
 from .models import Membership, Tenant
+from .throttles import ThrottledAdminLoginForm
 
 
 def admin_principal(request) -> TenantPrincipal:
@@ -23,7 +24,17 @@ def admin_tenant_id(request) -> str | None:
     return None if principal.sees_all else principal.tenant_id or ""
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class TenantChoices:
+    """A `tenant` field of an admin form offers a tenant's staff only their own tenant (a platform superuser every
+    one), so no post can put a row into another tenant."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "tenant":
+            kwargs["queryset"] = Tenant.objects.for_principal(admin_principal(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TenantScopedAdmin(TenantChoices, admin.ModelAdmin):
     """Admin for a model with a `tenant` field: a tenant's staff see and edit only their own rows."""
 
     def get_queryset(self, request):
@@ -72,11 +83,22 @@ class MembershipAdmin(TenantScopedAdmin):
     search_fields = ["user__username", "tenant__id", "tenant__name"]
     autocomplete_fields = ["user"]
 
+    # A tenant's staff add users (with their membership) on the user page. Picking the user of a membership here
+    # would let them pull in any account, a platform superuser's included, and then edit it.
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
 
-class MembershipInline(admin.StackedInline):
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, "user")
+
+
+class MembershipInline(TenantChoices, admin.StackedInline):
     model = Membership
     can_delete = False
 
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 User = get_user_model()
 admin.site.unregister(User)
@@ -88,6 +110,12 @@ class TenantUserAdmin(UserAdmin):
     list_display = ["username", "email", "tenant", "role", "is_staff", "is_active"]
     list_filter = ["membership__tenant", "membership__role", "is_staff", "is_active"]
     list_select_related = ["membership"]
+    # Only a platform superuser grants platform-wide powers: a tenant's staff could otherwise make themselves one.
+    PLATFORM_FIELDS = ("is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, *self.PLATFORM_FIELDS)
 
     @admin.display(ordering="membership__tenant")
     def tenant(self, user) -> str:

@@ -1,14 +1,14 @@
 from rest_framework import serializers
 
 from tenants.catalogue import FEATURES
-from tenants.models import slug_validator
 
-from ..models import Camera, PipelineState
-from ..rtsp import keep_stored_password, mask_password, validate_rtsp_url
+from ..models import Camera, PipelineState, camera_id_validator
+from ..rtsp import keep_stored_password, mask_credentials, validate_rtsp_url
+from ..services import plan_features
 
 
 class CameraSerializer(serializers.ModelSerializer):
-    id = serializers.CharField(source="slug", required=False, max_length=64, validators=[slug_validator])
+    id = serializers.CharField(source="slug", required=False, max_length=64, validators=[camera_id_validator])
     tenant_id = serializers.CharField(read_only=True)
     rtsp_url = serializers.CharField(max_length=1000, help_text="rtsp:// or rtsps://; the password is masked")
     features = serializers.ListField(
@@ -34,17 +34,16 @@ class CameraSerializer(serializers.ModelSerializer):
     def validate_rtsp_url(self, value: str) -> str:
         try:
             validate_rtsp_url(value)
+            return keep_stored_password(value, self.instance.rtsp_url if self.instance else None)
         except ValueError as exc:
             raise serializers.ValidationError(f"RTSP URL {exc}.") from exc
-        return keep_stored_password(value, self.instance.rtsp_url if self.instance else None)
 
     def validate_features(self, value: list[str]) -> list[str]:
-        allowed = self.context["tenant"].features
-        return [f for f in FEATURES if f in value and f in allowed]
+        return plan_features(self.context["tenant"], value)
 
     def to_representation(self, instance: Camera) -> dict:
         data = super().to_representation(instance)
-        data["rtsp_url"] = mask_password(instance.rtsp_url)
+        data["rtsp_url"] = mask_credentials(instance.rtsp_url)
         return data
 
 

@@ -1,6 +1,7 @@
 """A camera's online/offline status: changed only on a real transition, each change stored as a StatusChange."""
 
 from cameras.models import Camera, StatusChange
+from cameras.rtsp import mask_credentials
 
 
 def set_status(camera: Camera, status: str, reason: str = "") -> bool:
@@ -9,5 +10,5 @@ def set_status(camera: Camera, status: str, reason: str = "") -> bool:
     changed = Camera.objects.filter(pk=camera.pk).exclude(status=status).update(status=status)
     camera.status = status
     if changed:
-        StatusChange.objects.create(camera_id=camera.pk, status=status, reason=reason[:200])
+        StatusChange.objects.create(camera_id=camera.pk, status=status, reason=mask_credentials(reason)[:200])
     return bool(changed)

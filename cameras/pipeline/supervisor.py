@@ -13,15 +13,15 @@ import os
 import socket
 import threading
 import time
-import traceback
 from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.db import IntegrityError
 from django.utils import timezone
 
 from cameras.models import Camera, PipelineState
-from cameras.rtsp import mask_password
+from cameras.rtsp import HostNotAllowed, check_host_allowed, mask_credentials
 
 from .lease import Lease, client, renew
 from .registry import KINDS
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 PENDING_TTL_S = 60  # a queued start nobody picked up is queued again after this
 MAX_BACKOFF_S = 300
 STABLE_RUN_S = 60  # a run this long resets the failure count
+LAST_ERROR_CHARS = 300
 
 
 def worker_name() -> str:
@@ -56,7 +57,7 @@ def _pending_key(kind: str, camera_pk: int) -> str:
 
 def report(camera: Camera, kind: str, detail: str) -> None:
     """Show a non-fatal problem of a running pipeline to operators (empty `detail` clears it)."""
-    PipelineState.objects.filter(camera=camera, kind=kind).update(detail=detail[:500])
+    PipelineState.objects.filter(camera=camera, kind=kind).update(detail=mask_credentials(detail)[:500])
 
 
 class Heartbeat:
@@ -117,18 +118,21 @@ def run_pipeline(kind_name: str, camera_pk: int) -> None:
         return
     stop = threading.Event()
     heartbeat.hold(lease, stop)
-    state, _ = PipelineState.objects.get_or_create(camera=camera, kind=kind_name)
-    state.state, state.worker, state.since = PipelineState.State.RUNNING, worker_name(), timezone.now()
-    state.detail = ""
-    state.save(update_fields=["state", "worker", "since", "detail"])
-    logger.info("%s of %s started", kind_name, camera)
     started = time.monotonic()
     try:
+        if not _mark_running(camera, kind_name):
+            return
+        logger.info("%s of %s started", kind_name, camera)
+        # Before every start, as a name may resolve elsewhere since the camera was saved. One fixed message, so
+        # a denied host's pipeline never tells "connection refused" from "invalid data".
+        check_host_allowed(camera.rtsp_url)
         kind.run(camera, lambda: stop.is_set() or shutting_down.is_set())
+    except HostNotAllowed as exc:
+        logger.warning("%s of %s not started: %s", kind_name, camera, exc)
+        _stopped(camera, kind_name, error=str(exc))
     except Exception as exc:
-        logger.exception("%s of %s failed", kind_name, camera)
-        error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-        error = error.replace(camera.rtsp_url, mask_password(camera.rtsp_url))
+        logger.exception("%s of %s failed", kind_name, camera)  # the traceback goes to the log only
+        error = mask_credentials(f"{type(exc).__name__}: {exc}")[:LAST_ERROR_CHARS]
         _stopped(camera, kind_name, error=error, ran_s=time.monotonic() - started)
     else:
         _stopped(camera, kind_name)
@@ -136,6 +140,16 @@ def run_pipeline(kind_name: str, camera_pk: int) -> None:
     finally:
         heartbeat.release(lease)
         lease.release()
+
+
+def _mark_running(camera: Camera, kind_name: str) -> bool:
+    """Show the pipeline as running on this worker; False when the camera was deleted since it was read."""
+    running = {"state": PipelineState.State.RUNNING, "worker": worker_name(), "since": timezone.now(), "detail": ""}
+    try:
+        PipelineState.objects.update_or_create(camera=camera, kind=kind_name, defaults=running)
+    except IntegrityError:  # the camera row is gone (a delete racing this start): the insert's foreign key fails
+        return False
+    return True
 
 
 def _stopped(camera: Camera, kind: str, error: str = "", ran_s: float = 0) -> None:

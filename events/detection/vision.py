@@ -30,6 +30,8 @@ from typing import Any, BinaryIO
 import cv2
 import numpy as np
 
+from cameras.rtsp import mask_credentials
+
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_WIDTH = 1280
@@ -74,7 +76,7 @@ def probe_size(url: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in out.stdout.strip().splitlines()[0].split("x"))
     except (ValueError, IndexError) as exc:
-        raise StreamEnded(f"ffprobe could not read the stream: {out.stderr.strip()[-300:]}") from exc
+        raise StreamEnded(f"ffprobe could not read the stream: {mask_credentials(out.stderr.strip())[-300:]}") from exc
     return width, height
 
 

@@ -28,7 +28,7 @@ from cameras.models import Camera
 from cameras.pipeline.registry import ShouldStop
 from cameras.pipeline.status import set_status
 from cameras.pipeline.supervisor import report
-from cameras.rtsp import mask_password
+from cameras.rtsp import mask_credentials
 
 from ..paths import hour_folder, hour_parts
 from .indexer import SegmentRow, segment_indexer
@@ -148,7 +148,7 @@ class RecordingSession:
             stall_s = max(15, 4 * self.segment_seconds) if not self.indexed else 3 * self.segment_seconds + 2
             batch = lines.read(timeout=self.segment_seconds)  # a segment's line usually comes first
             if batch is None:
-                last = self._masked(self.output[-1]) if self.output else "no output"
+                last = mask_credentials(self.output[-1])[:300] if self.output else "no output"
                 return f"stream ended (ffmpeg exit {proc.wait()}): {last}"
             indexed = self.indexed
             for line in batch:
@@ -189,9 +189,6 @@ class RecordingSession:
         )
         segment_indexer.add(segment)
         self.indexed += 1
-
-    def _masked(self, text: str) -> str:
-        return text.replace(self.camera.rtsp_url, mask_password(self.camera.rtsp_url))[:300]
 
 
 def _terminate(proc: subprocess.Popen) -> None:

@@ -1,8 +1,13 @@
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 
 from cameras.models import Camera
+from tenants.models import Membership
 
-from ..factories import CameraFactory, UserFactory
+from ..factories import CameraFactory, MembershipFactory, UserFactory
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +52,67 @@ def test_superuser_sees_every_tenant(client, camera_a, tenant_b):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     page = client.get("/admin/cameras/camera/")
     assert b"b-cam" in page.content and b"cam-front-01" in page.content
+
+
+@pytest.fixture
+def tenant_staff(staff_b):
+    """staff_b, also allowed to manage users and memberships (as a tenant's admin may be)."""
+    user = User.objects.get(membership__tenant="tenant-b", is_staff=True)
+    wanted = [("auth", "user"), ("tenants", "membership")]
+    perms = Permission.objects.filter(
+        content_type__app_label__in=[app for app, _ in wanted], content_type__model__in=[model for _, model in wanted]
+    )
+    user.user_permissions.add(*perms)
+    return staff_b
+
+
+def user_form(user, membership, **fields) -> dict:
+    """The user change form as the admin page posts it, with its membership inline."""
+    return {
+        "username": user.username, "first_name": "", "last_name": "", "email": "", "is_active": "on",
+        "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "membership-TOTAL_FORMS": "1", "membership-INITIAL_FORMS": "1",
+        "membership-MIN_NUM_FORMS": "0", "membership-MAX_NUM_FORMS": "1",
+        "membership-0-id": membership.pk, "membership-0-user": user.pk,
+        "membership-0-tenant": membership.tenant_id, "membership-0-role": membership.role,
+        **fields,
+    }  # fmt: skip
+
+
+def test_tenant_staff_cannot_grant_superuser_permissions_or_groups(tenant_staff, tenant_b):
+    operator = MembershipFactory(tenant=tenant_b)
+    group = Group.objects.create(name="everything")
+    every_permission = list(Permission.objects.values_list("pk", flat=True))
+    form = user_form(operator.user, operator, is_staff="on", is_superuser="on", groups=[group.pk],
+                     user_permissions=every_permission)  # fmt: skip
+    assert tenant_staff.post(f"/admin/auth/user/{operator.user.pk}/change/", form).status_code == 302
+    operator.user.refresh_from_db()
+    assert operator.user.is_staff  # within the tenant's own admin
+    assert not operator.user.is_superuser
+    assert not operator.user.groups.exists() and not operator.user.user_permissions.exists()
+
+
+def test_tenant_staff_cannot_move_a_membership_to_another_tenant(tenant_staff, tenant_a, tenant_b):
+    operator = MembershipFactory(tenant=tenant_b)
+    form = user_form(operator.user, operator, **{"membership-0-tenant": "tenant-a"})
+    response = tenant_staff.post(f"/admin/auth/user/{operator.user.pk}/change/", form)
+    assert response.status_code == 200
+    assert b"Select a valid choice" in response.content
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    membership_form = {"user": superuser.pk, "tenant": "tenant-a", "role": "admin"}
+    assert tenant_staff.post(f"/admin/tenants/membership/{operator.pk}/change/", membership_form).status_code == 302
+    operator.refresh_from_db()
+    assert (operator.tenant_id, operator.user_id, operator.role) == ("tenant-b", operator.user.pk, "admin")
+    assert tenant_staff.post("/admin/tenants/membership/add/", membership_form).status_code == 403
+    assert not Membership.objects.filter(user=superuser).exists()
+
+
+def test_tenant_staff_add_users_to_their_own_tenant_only(tenant_staff, tenant_a):
+    form = {"username": "newbie", "usable_password": "false",
+            "membership-TOTAL_FORMS": "1", "membership-INITIAL_FORMS": "0",
+            "membership-MIN_NUM_FORMS": "0", "membership-MAX_NUM_FORMS": "1",
+            "membership-0-tenant": "tenant-a", "membership-0-role": "admin"}  # fmt: skip
+    assert tenant_staff.post("/admin/auth/user/add/", form).status_code == 200
+    assert not User.objects.filter(username="newbie").exists()
+    assert tenant_staff.post("/admin/auth/user/add/", {**form, "membership-0-tenant": "tenant-b"}).status_code == 302
+    assert User.objects.get(username="newbie").membership.tenant_id == "tenant-b"
