@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from cameras.models import Camera
-from playback.signing import signed_url
 from tenants.admin import TenantScopedAdmin, admin_principal
 
 from .catalogue import EVENT_CATEGORIES
 from .models import Event
+from .serializers import signed_snapshot_url
 from .services import delete_events
 
 
@@ -60,9 +60,9 @@ class EventAdmin(TenantScopedAdmin):
         delete_events(queryset)
 
     def _snapshot(self, event: Event, height: int) -> str:
-        if not event.snapshot_url:
+        url = signed_snapshot_url(event)
+        if not url:
             return "—"
-        url = signed_url(event.snapshot_url, event.tenant_id)
         return format_html('<a href="{0}"><img src="{0}" alt="snapshot" style="max-height:{1}px"></a>', url, height)
 
     @admin.display(description="snapshot")

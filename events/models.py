@@ -15,8 +15,9 @@ def new_event_id() -> str:
 class Event(models.Model):
     """Something a detector saw on a camera, at `ts`. Written once; only `tags` change later.
 
-    `camera_id` is the camera's slug (the API id), kept as text so an event outlives its camera
-    until retention removes it. `event_id` is the numeric Kalay category of `type`.
+    `snapshot` is the file the system wrote and `snapshot_url` what an ingesting client gave (see
+    events.serializers.shown_snapshot_url). `camera_id` is the camera's slug (the API id), kept as text so an
+    event outlives its camera until retention removes it. `event_id` is the numeric Kalay category of `type`.
     An event whose `expires` has passed is archived (Kalay `is_archieve`).
     """
 
@@ -27,6 +28,10 @@ class Event(models.Model):
     event_id = models.PositiveSmallIntegerField()
     confidence = models.FloatField()
     payload = models.JSONField(default=dict, blank=True)
+    # The JPEG a detector wrote, relative to VMS_RECORDINGS_ROOT: the only snapshot file deletion may remove.
+    # db_default keeps raw INSERTs (bench/) that predate the column working.
+    snapshot = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # A URL the ingesting client gave: shown as given, never signed, never turned into a file.
     snapshot_url = models.CharField(max_length=500, blank=True, default="")
     trace_id = models.CharField(max_length=64)
     model_version = models.CharField(max_length=100, blank=True, default="")

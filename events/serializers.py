@@ -1,6 +1,10 @@
 """The one JSON form of an event (the MYVMS v2 seed's schema), shared by REST and the WebSocket."""
 
 from datetime import UTC, datetime
+from typing import Any
+
+from playback.paths import url_for_file
+from playback.signing import signed_url
 
 from .models import Event
 
@@ -8,6 +12,21 @@ from .models import Event
 def iso_ms(ts: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a Z, like the seed's `2026-04-30T14:23:45.123Z`."""
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def shown_snapshot_url(event: Event | Any) -> str:
+    """An event's (or a row's with the same columns) snapshot as clients see it: the /v2/hls URL of the file the
+    system wrote, else the URL the ingesting client gave, else ""."""
+    return url_for_file(event.snapshot) if event.snapshot else event.snapshot_url
+
+
+def signed_snapshot_url(event: Event | Any) -> str:
+    """shown_snapshot_url, signed for the event's tenant when the system wrote the file, so an <img> needs no token.
+
+    A client's URL is never signed: a signature vouches only for files the system made (a client could name a
+    recording segment, which would then play without `playback:read`).
+    """
+    return signed_url(url_for_file(event.snapshot), event.tenant_id) if event.snapshot else event.snapshot_url
 
 
 def event_json(event: Event) -> dict:
@@ -19,7 +38,7 @@ def event_json(event: Event) -> dict:
         "type": event.type,
         "confidence": event.confidence,
         "payload": event.payload,
-        "snapshot_url": event.snapshot_url,
+        "snapshot_url": shown_snapshot_url(event),
         "trace_id": event.trace_id,
         "model_version": event.model_version,
         "ts": iso_ms(event.ts),

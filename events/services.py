@@ -1,17 +1,20 @@
 """The one place events are written and deleted; the REST API, the detector and Kalay all come through here."""
 
+import json
 import math
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from playback.paths import file_for_url
+from playback.paths import recordings_path
 from tenants.models import Tenant
 
 from .catalogue import EVENT_CATEGORIES
@@ -20,6 +23,14 @@ from .realtime import publish_events
 
 MAX_TAGS = 20
 TAG_MAX_LENGTH = Event._meta.get_field("tags").base_field.max_length
+MAX_PAYLOAD_BYTES = 16 * 1024
+MAX_PAYLOAD_DEPTH = 32
+# A camera's clock may run a little fast; far-future times would sort above every real event (and year 9999
+# overflows the expiry).
+MAX_TS_AHEAD = timedelta(days=1)
+BAD_SNAPSHOT_URL = "must be an http(s) URL or a /v2/hls/ path of this tenant's camera"
+# This tenant's media as the HLS views route it: a camera, then plain path segments (no dot segments, no escapes).
+MEDIA_PATH = re.compile(r"/v2/hls/(?P<camera>[A-Za-z0-9_-]+)(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._-]+)+")
 
 
 class InvalidEvent(ValueError):
@@ -29,6 +40,15 @@ class InvalidEvent(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL text and jsonb can hold `text`: no NUL, no lone surrogate (it has no UTF-8 form)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _check_fields(event: Event) -> None:
@@ -41,12 +61,65 @@ def _check_fields(event: Event) -> None:
         raise InvalidEvent("confidence", "must be between 0 and 1")
     if not isinstance(event.ts, datetime) or timezone.is_naive(event.ts):
         raise InvalidEvent("ts", "must be a date-time with a time zone")
-    for field in ("camera_id", "snapshot_url", "trace_id", "model_version"):
+    if event.ts > timezone.now() + MAX_TS_AHEAD:
+        raise InvalidEvent("ts", "must not be more than a day ahead of now")
+    for field in ("camera_id", "snapshot", "snapshot_url", "trace_id", "model_version"):
         value, limit = getattr(event, field), Event._meta.get_field(field).max_length
-        if not isinstance(value, str) or len(value) > limit:
-            raise InvalidEvent(field, f"must be text of at most {limit} characters")
-    if not isinstance(event.payload, dict):
+        if not isinstance(value, str) or len(value) > limit or not storable(value):
+            raise InvalidEvent(field, f"must be text of at most {limit} characters, without NUL or lone surrogates")
+    _check_payload(event.payload)
+
+
+def _check_payload(payload: object) -> None:
+    if not isinstance(payload, dict):
         raise InvalidEvent("payload", "must be a JSON object")
+    _check_json(payload, 1)
+    try:
+        size = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    except ValueError:  # an integer of more digits than Python converts to text
+        raise InvalidEvent("payload", "holds a number too long to store") from None
+    if size > MAX_PAYLOAD_BYTES:
+        raise InvalidEvent("payload", f"must be at most {MAX_PAYLOAD_BYTES} bytes of JSON")
+
+
+def _check_json(value: object, depth: int) -> None:
+    """Raise InvalidEvent unless `value` is JSON that jsonb stores: plain types, finite numbers, storable text,
+    nested at most MAX_PAYLOAD_DEPTH deep (which also keeps json.dumps clear of Python's recursion limit)."""
+    if depth > MAX_PAYLOAD_DEPTH:
+        raise InvalidEvent("payload", f"must not nest deeper than {MAX_PAYLOAD_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidEvent("payload", "keys must be text")
+            _check_json(key, depth)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, str):
+        if not storable(value):
+            raise InvalidEvent("payload", "text must not contain NUL or lone surrogate characters")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidEvent("payload", "numbers must be finite")
+    elif not (value is None or isinstance(value, bool | int | float)):
+        raise InvalidEvent("payload", f"cannot hold a {type(value).__name__}")
+
+
+def _snapshot_url_camera(url: str) -> str | None:
+    """The camera a client-given snapshot_url shows media of (its own /v2/hls/ path), None for none or an
+    http(s) URL; raises InvalidEvent for anything else (javascript:, ftp:, a relative or malformed URL)."""
+    if not url:
+        return None
+    if url.isascii() and url.isprintable() and " " not in url:
+        if media := MEDIA_PATH.fullmatch(url):
+            return media["camera"]
+        try:
+            parts = urlsplit(url)
+            if parts.scheme.lower() in ("http", "https") and parts.hostname:
+                return None
+        except ValueError:  # e.g. an unclosed IPv6 bracket: malformed like the rest
+            pass
+    raise InvalidEvent("snapshot_url", BAD_SNAPSHOT_URL)
 
 
 def clean_tags(tags: object) -> list[str]:
@@ -55,7 +128,7 @@ def clean_tags(tags: object) -> list[str]:
     No spaces, because the Kalay `tags` filter splits on them. Raises InvalidEvent.
     """
     valid = isinstance(tags, list | tuple) and all(
-        isinstance(t, str) and t and t.split() == [t] and len(t) <= TAG_MAX_LENGTH for t in tags
+        isinstance(t, str) and t and t.split() == [t] and len(t) <= TAG_MAX_LENGTH and storable(t) for t in tags
     )
     unique = list(dict.fromkeys(tags)) if valid else []
     if not valid or len(unique) > MAX_TAGS:
@@ -75,6 +148,7 @@ def _build_event(
     type: str,
     confidence: float,
     payload: dict | None = None,
+    snapshot: str = "",
     snapshot_url: str = "",
     trace_id: str | None = None,
     model_version: str = "",
@@ -88,6 +162,7 @@ def _build_event(
         type=type,
         confidence=confidence,
         payload={} if payload is None else payload,
+        snapshot=snapshot,
         snapshot_url=snapshot_url,
         trace_id=trace_id or str(uuid.uuid4()),
         model_version=model_version,
@@ -120,9 +195,12 @@ def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
     """
     built = [_build_event(tenant, **fields) for fields in events]
     cameras = {e.camera_id for e in built}
-    unknown = cameras - set(tenant.cameras.filter(slug__in=cameras).values_list("slug", flat=True))
-    if unknown:
-        raise InvalidEvent("camera_id", f"no camera '{sorted(unknown)[0]}' in this tenant")
+    snapshot_cameras = {camera for e in built if (camera := _snapshot_url_camera(e.snapshot_url))}
+    known = set(tenant.cameras.filter(slug__in=cameras | snapshot_cameras).values_list("slug", flat=True))
+    if unknown := sorted(cameras - known):
+        raise InvalidEvent("camera_id", f"no camera '{unknown[0]}' in this tenant")
+    if snapshot_cameras - known:  # another tenant's camera reads the same as one that does not exist
+        raise InvalidEvent("snapshot_url", BAD_SNAPSHOT_URL)
     with transaction.atomic():
         _copy_into_table(built)
         transaction.on_commit(partial(publish_events, built))
@@ -144,17 +222,16 @@ def _copy_into_table(events: list[Event]) -> None:
 
 
 def delete_events(queryset: QuerySet[Event]) -> int:
-    """Delete the events and their snapshot files (a file already gone is fine); returns the rows deleted."""
+    """Delete the events and the snapshot files the system wrote for them (a file already gone is fine; a
+    client's snapshot_url is never a file to delete); returns the rows deleted."""
     with transaction.atomic():
-        snapshots = list(queryset.exclude(snapshot_url="").order_by().values_list("tenant_id", "snapshot_url"))
+        snapshots = list(queryset.exclude(snapshot="").order_by().values_list("snapshot", flat=True))
         deleted, _ = queryset.delete()
         # Files go only once the rows are surely gone: a rolled-back delete keeps its snapshots.
         transaction.on_commit(partial(_remove_snapshots, snapshots))
     return deleted
 
 
-def _remove_snapshots(snapshots: list[tuple[str, str]]) -> None:
-    for tenant_id, url in snapshots:
-        path = file_for_url(tenant_id, url)
-        if path is not None:
-            path.unlink(missing_ok=True)
+def _remove_snapshots(snapshots: list[str]) -> None:
+    for relative_path in snapshots:
+        recordings_path(relative_path).unlink(missing_ok=True)

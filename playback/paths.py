@@ -44,17 +44,7 @@ def url_for_file(relative_path: str) -> str:
     return "/v2/hls/" + relative_path.split("/", 1)[1]
 
 
-def new_snapshot(tenant_id: str, camera_slug: str, ts: datetime) -> tuple[Path, str]:
-    """A fresh snapshot's file path and its /v2/hls URL (`snap-N.jpg`, N = epoch milliseconds)."""
+def new_snapshot(tenant_id: str, camera_slug: str, ts: datetime) -> str:
+    """A fresh snapshot's path relative to the recordings root (`snap-N.jpg`, N = epoch milliseconds)."""
     date, hour = hour_parts(ts)
-    name = f"snap-{int(ts.timestamp() * 1000)}.jpg"
-    return hour_dir(tenant_id, camera_slug, date, hour) / name, hour_url(camera_slug, date, hour, name)
-
-
-def file_for_url(tenant_id: str, url: str) -> Path | None:
-    """The file behind a /v2/hls URL of this tenant, or None when the URL is not of that form."""
-    parts = url.split("?", 1)[0].removeprefix("/v2/hls/").split("/")
-    if len(parts) != 4 or any(p in ("", ".", "..") for p in parts):
-        return None
-    camera_slug, date, hour, name = parts
-    return hour_dir(tenant_id, camera_slug, date, hour) / name
+    return f"{hour_folder(tenant_id, camera_slug, date, hour)}/snap-{int(ts.timestamp() * 1000)}.jpg"

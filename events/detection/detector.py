@@ -28,7 +28,7 @@ from django.conf import settings
 
 from cameras.models import Camera
 from cameras.pipeline import supervisor
-from playback.paths import new_snapshot
+from playback.paths import new_snapshot, recordings_path
 
 from ..services import create_event
 from .plates import read_plate
@@ -176,7 +176,8 @@ class CameraDetector:
         # +500 µs: new_snapshot truncates float milliseconds, this keeps it on the intended one.
         seconds, millis = divmod(self.last_snapshot_ms, 1000)
         snapshot_ts = datetime.fromtimestamp(seconds, UTC).replace(microsecond=millis * 1000 + 500)
-        path, url = new_snapshot(self.camera.tenant_id, self.camera.slug, snapshot_ts)
+        snapshot = new_snapshot(self.camera.tenant_id, self.camera.slug, snapshot_ts)
+        path = recordings_path(snapshot)
         path.parent.mkdir(parents=True, exist_ok=True)
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if ok:
@@ -188,7 +189,7 @@ class CameraDetector:
             type=type_,
             confidence=round(float(confidence), 4),
             payload={**payload, "frame": {"width": width, "height": height}},
-            snapshot_url=url if ok else "",
+            snapshot=snapshot if ok else "",
             trace_id=str(uuid.uuid4()),
             model_version=model_version or self.detector.version,
             ts=when,

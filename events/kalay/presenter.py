@@ -3,6 +3,7 @@
 A page is read with `values_list(named=True)` over just the columns the selected fields need (model instances
 and unused timestamp columns cost more than the rest of the page), and each selected field is computed from
 its row: times as `YYYY-MM-DD HH:MM:SS` UTC, thumbnail and url as absolute links signed for the tenant.
+`url` plays the event's hour, so only a token with `playback:read` gets one (null otherwise).
 """
 
 from collections.abc import Callable, Iterable
@@ -16,9 +17,11 @@ from django.utils import timezone
 from strawberry.types.nodes import SelectedField, Selection
 
 from events.models import Event as EventRow
+from events.serializers import signed_snapshot_url
 from playback.paths import hour_parts, hour_url
 from playback.signing import signed_url
-from tenants.models import Tenant
+from tenants.catalogue import PLAYBACK_READ
+from tenants.gate import TenantPrincipal
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MS = timedelta(milliseconds=1)
@@ -62,8 +65,10 @@ class ArchievedEvent:
 class EventPresenter:
     """Builds API Events from rows of `columns`, filling the `wanted` fields (unknown names are ignored)."""
 
-    def __init__(self, request: HttpRequest, tenant: Tenant, wanted: Iterable[str]) -> None:
+    def __init__(self, request: HttpRequest, principal: TenantPrincipal, wanted: Iterable[str]) -> None:
+        tenant = principal.tenant
         self.tenant_id = tenant.id
+        self.can_play = principal.has(PLAYBACK_READ)
         self.origin = request.build_absolute_uri("/").removesuffix("/")
         self.contract = f"event-retention-{tenant.event_retention_days}d"
         self.now = timezone.now()
@@ -73,6 +78,10 @@ class EventPresenter:
 
     def link(self, path: str) -> str:
         return self.origin + signed_url(path, self.tenant_id)
+
+    def absolute(self, url: str) -> str:
+        """A path of this site made absolute; an off-site URL (or "") as it is."""
+        return self.origin + url if url.startswith("/") else url
 
     def rows(self, events: QuerySet[EventRow]) -> QuerySet:
         return events.values_list(*self.columns, named=True)
@@ -91,8 +100,11 @@ FIELDS: dict[str, tuple[tuple[str, ...], Callable[[EventPresenter, Any], Any]]] 
     "start_time": (("ts",), lambda p, row: as_text(row.ts)),
     "start_time_ts": (("ts",), lambda p, row: as_epoch_ms(row.ts)),
     "expires": (("expires",), lambda p, row: as_text(row.expires)),
-    "thumbnail": (("snapshot_url",), lambda p, row: p.link(row.snapshot_url) if row.snapshot_url else ""),
-    "url": (("camera_id", "ts"), lambda p, row: p.link(hour_url(row.camera_id, *hour_parts(row.ts)))),
+    "thumbnail": (("tenant_id", "snapshot", "snapshot_url"), lambda p, row: p.absolute(signed_snapshot_url(row))),
+    "url": (
+        ("camera_id", "ts"),
+        lambda p, row: p.link(hour_url(row.camera_id, *hour_parts(row.ts))) if p.can_play else None,
+    ),
     # One numeric classification exists (the category), so both fields carry it.
     "event_type": (("event_id",), lambda p, row: row.event_id),
     "contract": ((), lambda p, row: p.contract),

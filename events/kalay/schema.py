@@ -17,7 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from graphql import GraphQLError
-from strawberry.extensions import FieldExtension, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, FieldExtension, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
@@ -31,6 +32,11 @@ from .presenter import EPOCH, ONE_MS, ArchievedEvent, Event, EventPresenter, fie
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+# Each aliased root field is its own query: without a bound one request could run thousands.
+MAX_ALIASES = 15
+# MaxAliasesLimiter's rule, made once: the rule class is part of the validation cache's key, so a class made per
+# request (as a per-request MaxAliasesLimiter does) would never hit the cache.
+ALIAS_RULES = [create_validator(MAX_ALIASES)]
 UPDATE_DONE = "Update event finish."
 REMOVE_DONE = "Remove event finish."
 
@@ -43,7 +49,7 @@ class KalayContext:
     principal: TenantPrincipal
 
     def presenter(self, wanted: Iterable[str]) -> EventPresenter:
-        return EventPresenter(self.request, self.principal.tenant, wanted)
+        return EventPresenter(self.request, self.principal, wanted)
 
 
 def parse_epoch_ms(name: str, value: str) -> datetime:
@@ -63,13 +69,14 @@ def parse_range(start_time: str, end_time: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-class RejectNulCharacters(FieldExtension):
-    """PostgreSQL text cannot hold NUL, so such an argument is bad input (400), not a database failure (500)."""
+class RejectUnstorableText(FieldExtension):
+    """PostgreSQL text cannot hold NUL or a lone surrogate (JSON variables can carry one), so such an argument is
+    bad input (400), not a database failure (500)."""
 
     def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
         values = chain.from_iterable(v if isinstance(v, list) else [v] for v in kwargs.values())
-        if any(isinstance(v, str) and "\x00" in v for v in values):
-            raise BadRequest("Arguments must not contain NUL characters.")
+        if any(isinstance(v, str) and not services.storable(v) for v in values):
+            raise BadRequest("Arguments must not contain NUL or lone surrogate characters.")
         return next_(source, info, **kwargs)
 
 
@@ -100,7 +107,7 @@ def filtered_events(
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=[RejectNulCharacters()])
+    @strawberry.field(extensions=[RejectUnstorableText()])
     def get_event_count(
         self,
         info: Info,
@@ -114,7 +121,7 @@ class Query:
         principal = info.context.principal.require(EVENTS_READ)
         return filtered_events(principal, device, start_time, end_time, is_archieve, event_id, tags).count()
 
-    @strawberry.field(extensions=[RejectNulCharacters()])
+    @strawberry.field(extensions=[RejectUnstorableText()])
     def get_event_list(
         self,
         info: Info,
@@ -153,7 +160,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=[RejectNulCharacters()])
+    @strawberry.mutation(extensions=[RejectUnstorableText()])
     def update_event(self, info: Info, pk: str, tags: list[str | None]) -> str | None:
         principal = info.context.principal.require(EVENTS_WRITE)
         if not pk.strip():
@@ -167,7 +174,7 @@ class Mutation:
             raise NotFound(f"Event '{pk}' does not exist.")
         return UPDATE_DONE
 
-    @strawberry.mutation(extensions=[RejectNulCharacters()])
+    @strawberry.mutation(extensions=[RejectUnstorableText()])
     def remove_event(
         self,
         info: Info,
@@ -207,5 +214,9 @@ schema = KalaySchema(
     config=StrawberryConfig(auto_camel_case=False),
     # Clients repeat the same documents (with variables, or polling one window): parse and validate each once.
     # Factories, as strawberry wants; the caches themselves live at module level, shared by every request.
-    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    extensions=[
+        lambda: AddValidationRules(ALIAS_RULES),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
 )

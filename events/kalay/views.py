@@ -48,12 +48,12 @@ def read_operation(request: HttpRequest) -> tuple[str, dict | None, str | None]:
         if variables is not None:
             try:
                 variables = json.loads(variables)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 raise BadRequest("variables must be a JSON object.") from None
     else:
         try:
             params = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadRequest('The body must be JSON: {"query": ..., "variables": {...}}.') from None
         if not isinstance(params, dict):
             raise BadRequest('The body must be a JSON object: {"query": ..., "variables": {...}}.')

@@ -6,6 +6,7 @@ import cv2
 import pytest
 
 from events.models import Event
+from playback.paths import recordings_path, url_for_file
 from tests.events.kalay import arguments, data, post
 
 from .conftest import run_detectors
@@ -57,7 +58,7 @@ def check_one_event_per_tracked_object(full):
         assert event.model_version == "yolo11n_int8_openvino_model@ultralytics-8.3.167"
         assert event.tags == [event.payload["label"]]
     assert len({e.trace_id for e in events}) == len(events)
-    assert len({e.snapshot_url for e in events}) == len(events)  # people first seen together: one file each
+    assert len({e.snapshot for e in events}) == len(events)  # people first seen together: one file each
 
 
 def check_no_person_events_without_the_feature(vehicles):
@@ -69,9 +70,8 @@ def check_no_person_events_without_the_feature(vehicles):
 
 def check_snapshot_served_only_to_its_tenant(full, client_a, client_b, settings):
     event = Event.objects.filter(tenant_id="tenant-a", camera_id=full.slug, type="person").first()
-    url = event.snapshot_url
-    assert url.startswith(f"/v2/hls/{full.slug}/") and url.endswith(".jpg")
-    path = settings.VMS_RECORDINGS_ROOT / "tenant-a" / url.removeprefix("/v2/hls/")
+    assert event.snapshot.startswith(f"tenant-a/{full.slug}/") and event.snapshot.endswith(".jpg")
+    url, path = url_for_file(event.snapshot), recordings_path(event.snapshot)
     image = cv2.imread(str(path))
     assert image.shape == (720, 1280, 3)
     response = client_a.get(url)

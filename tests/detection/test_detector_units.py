@@ -53,7 +53,7 @@ def test_vehicle_with_readable_plate_gives_a_license_plate_event(tenant_a):
     assert 585 <= x1 < x2 <= 815 and 465 <= y1 < y2 <= 530  # in frame coordinates, on the plate
     assert plate["tags"] == ["51F12345"]
     assert plate["model_version"].endswith("+rapidocr")
-    assert plate["snapshot_url"] != vehicle["snapshot_url"]
+    assert plate["snapshot"] != vehicle["snapshot"]
     assert track.image is None  # the frame is let go once the events are written
 
 

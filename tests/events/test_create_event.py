@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from events.models import Event
-from events.services import InvalidEvent, create_event, create_events
+from events.services import MAX_PAYLOAD_DEPTH, InvalidEvent, create_event, create_events
 
 from ..factories import CameraFactory
 from .realtime import GroupListener
@@ -20,6 +20,14 @@ def listener(tenant_a):
     listener = GroupListener(tenant_a.id)
     yield listener
     listener.close()
+
+
+def nested(levels: int) -> dict:
+    """A payload whose lists nest `levels` deep, counting the payload itself as the first level."""
+    value: list = []
+    for _ in range(levels - 2):
+        value = [value]
+    return {"deep": value}
 
 
 def create(tenant, **fields):
@@ -41,6 +49,13 @@ def test_stores_the_event_with_catalogue_id_expiry_and_defaults(tenant_a, camera
 
 
 @pytest.mark.django_db
+def test_payload_and_ts_at_their_limits_are_stored(tenant_a, camera_a):
+    near_future = datetime.now(UTC) + timedelta(hours=23)
+    event = create(tenant_a, payload=nested(MAX_PAYLOAD_DEPTH), ts=near_future)
+    assert Event.objects.get(pk=event.pk).payload == nested(MAX_PAYLOAD_DEPTH)
+
+
+@pytest.mark.django_db
 def test_ts_defaults_to_now(tenant_a, camera_a):
     before = datetime.now(UTC)
     assert before <= create(tenant_a).ts <= datetime.now(UTC)
@@ -56,9 +71,20 @@ def test_ts_defaults_to_now(tenant_a, camera_a):
         ("confidence", float("nan")),
         ("confidence", "high"),
         ("ts", datetime(2026, 4, 30, 14, 0)),  # naive
+        ("ts", datetime(9999, 12, 31, tzinfo=UTC)),
+        ("ts", datetime.now(UTC) + timedelta(days=2)),
         ("tags", ["two words"]),
         ("tags", [""]),
         ("payload", ["not", "an", "object"]),
+        # PostgreSQL's jsonb holds neither NUL nor a lone surrogate, in keys or values, at any depth.
+        ("payload", {"boxes": [{"label\x00": 1}]}),
+        ("payload", {"plate": ["51F\ud800"]}),
+        ("payload", {"blob": "x" * 16 * 1024}),
+        ("payload", nested(MAX_PAYLOAD_DEPTH + 1)),
+        ("payload", {"area": float("inf")}),
+        ("payload", {"frame": object()}),
+        ("snapshot_url", "javascript:alert(1)"),
+        ("tags", ["gate\ud800"]),
         ("snapshot_url", "x" * 501),
         ("trace_id", "t" * 65),
         ("model_version", "m" * 101),

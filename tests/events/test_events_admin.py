@@ -5,14 +5,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from events.models import Event
-from playback.paths import file_for_url
+from playback.paths import recordings_path, url_for_file
 from playback.signing import tenant_from_signature
 
 from ..factories import CameraFactory, EventFactory
 
 pytestmark = pytest.mark.django_db
 
-SNAP = "/v2/hls/cam-b/2020-03-12/04/snap-1.jpg"
+SNAP = "tenant-b/cam-b/2020-03-12/04/snap-1.jpg"
 LIST = "/admin/events/event/"
 
 
@@ -24,7 +24,7 @@ def event_a(tenant_a):
 @pytest.fixture
 def event_b(tenant_b):
     CameraFactory(tenant=tenant_b, slug="cam-b")
-    return EventFactory(tenant=tenant_b, camera_id="cam-b", type="vehicle", snapshot_url=SNAP)
+    return EventFactory(tenant=tenant_b, camera_id="cam-b", type="vehicle", snapshot=SNAP)
 
 
 def test_tenant_staff_see_only_their_events(staff_b, event_a, event_b):
@@ -54,12 +54,12 @@ def test_snapshot_preview_is_a_signed_url_of_the_events_tenant(staff_b, event_b)
     page = staff_b.get(f"{LIST}{event_b.pk}/change/").content.decode()
     src = page.split('<img src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     url = urlsplit(src)
-    assert url.path == SNAP
+    assert url.path == url_for_file(SNAP) == "/v2/hls/cam-b/2020-03-12/04/snap-1.jpg"
     assert tenant_from_signature(url.path, dict(parse_qsl(url.query))) == "tenant-b"
 
 
 def test_delete_removes_the_snapshot_file(staff_b, event_b, django_capture_on_commit_callbacks):
-    path = file_for_url("tenant-b", SNAP)
+    path = recordings_path(SNAP)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"jpeg")
     with django_capture_on_commit_callbacks(execute=True):

@@ -69,6 +69,28 @@ def test_bad_body_is_400_naming_the_field_and_stores_nothing(client_a, camera_a,
     assert not Event.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("json_fields", "field"),
+    [
+        # Written as JSON text: a lone surrogate has no UTF-8 form, so no client library would encode one.
+        ('"payload": {"note": "\\ud800"}', "payload"),
+        ('"payload": {"boxes": [{"\\udfff": 1}]}', "payload"),
+        ('"payload": {"plate": "51F\\u0000"}', "payload"),
+        ('"payload": {"label\\u0000": "person"}', "payload"),
+        ('"payload": {"deep": ' + "[" * 40 + "]" * 40 + "}", "payload"),
+        ('"payload": {"blob": "' + "x" * 16 * 1024 + '"}', "payload"),
+        ('"ts": "9999-12-31T23:59:59Z"', "ts"),
+        (f'"ts": "{(datetime.now(UTC) + timedelta(days=2)).isoformat()}"', "ts"),
+    ],
+)
+def test_what_postgresql_cannot_store_or_beyond_the_limits_is_400(client_a, camera_a, json_fields, field):
+    text = '{"camera_id": "cam-front-01", "type": "person", "confidence": 0.87, ' + json_fields + "}"
+    response = client_a.generic("POST", EVENTS, text, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["fields"]) == {field}
+    assert not Event.objects.exists()
+
+
 @pytest.mark.parametrize("missing", ["camera_id", "type", "confidence"])
 def test_required_fields(client_a, camera_a, missing):
     body = {k: v for k, v in BODY.items() if k != missing}

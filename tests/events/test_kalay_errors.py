@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from events.kalay.schema import MAX_ALIASES
+
 from .kalay import BE, END_MS, START_MS, arguments, data, error, post
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +128,25 @@ def test_other_methods_are_405(client_a):
 )
 def test_nul_characters_are_400_not_a_database_error(client_a, query):
     assert "NUL" in error(post(client_a, query), 400)
+
+
+def test_surrogates_in_variables_are_400_not_a_database_error(client_a):
+    query = 'query ($d: String!) {get_event_count(device: $d, start_time: \\"1\\", end_time: \\"2\\")}'
+    # JSON text: a lone surrogate has no UTF-8 form, so no client library would encode one.
+    body = '{"query": "' + query + '", "variables": {"d": "cam\\ud800"}}'
+    assert "surrogate" in error(client_a.post(BE, body, content_type="application/json"), 400)
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_400(client_a):
+    deep = "[" * 10_000 + "]" * 10_000
+    error(client_a.post(BE, '{"query": ' + deep + "}", content_type="application/json"), 400)
+    error(client_a.get(BE, {"query": count(), "variables": '{"d": ' + deep + "}"}), 400)
+
+
+def test_aliases_are_limited_so_one_request_cannot_run_a_thousand_queries(client_a, django_assert_max_num_queries):
+    def counts(n: int) -> str:
+        return "{" + " ".join(f"c{i}: get_event_count({arguments(**WINDOW)})" for i in range(n)) + "}"
+
+    with django_assert_max_num_queries(5):
+        assert "aliases" in error(post(client_a, counts(1000)), 400)
+    assert data(post(client_a, counts(MAX_ALIASES))) == {f"c{i}": 0 for i in range(MAX_ALIASES)}

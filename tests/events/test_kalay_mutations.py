@@ -105,7 +105,7 @@ def test_remove_deletes_the_snapshot_files_too(client_a, settings, django_captur
     snapshot = settings.VMS_RECORDINGS_ROOT / "tenant-a/KJKWJK/2020-02-22/19/snap-1582398180000.jpg"
     snapshot.parent.mkdir(parents=True)
     snapshot.write_bytes(b"\xff\xd8 jpeg")
-    Event.objects.filter(pk=SEED_PK).update(snapshot_url="/v2/hls/KJKWJK/2020-02-22/19/snap-1582398180000.jpg")
+    Event.objects.filter(pk=SEED_PK).update(snapshot="tenant-a/KJKWJK/2020-02-22/19/snap-1582398180000.jpg")
     with django_capture_on_commit_callbacks(execute=True):
         data(post(client_a, SEED_REMOVE_PKS))
     assert not snapshot.exists()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from events.kalay.schema import schema
 from events.models import Event
 from playback.signing import tenant_from_signature
+from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
 
 from ..factories import EventFactory, SegmentFactory
 from .kalay import (
@@ -120,7 +121,7 @@ def kjkwjk_events(tenant_a, tenant_b):
         camera_id="KJKWJK",
         ts=IN_LIST_WINDOW + timedelta(seconds=30),
         expires=FUTURE,
-        snapshot_url="/v2/hls/KJKWJK/2020-02-22/19/snap-1582398210000.jpg",
+        snapshot="tenant-a/KJKWJK/2020-02-22/19/snap-1582398210000.jpg",
         type="person",
     )
     second = EventFactory(tenant=tenant_a, camera_id="KJKWJK", ts=IN_LIST_WINDOW, expires=FUTURE, type="motion")
@@ -170,12 +171,12 @@ def test_list_gives_every_seed_field_with_working_signed_links(client_a, tenant_
 
 
 def test_thumbnail_and_url_open_without_a_token_and_only_for_their_tenant(client_a, tenant_a, camera_a, settings):
-    snapshot = "/v2/hls/cam-front-01/2020-03-12/04/snap-1583985600000.jpg"
-    snapshot_file = settings.VMS_RECORDINGS_ROOT / "tenant-a" / snapshot.removeprefix("/v2/hls/")
+    snapshot = "tenant-a/cam-front-01/2020-03-12/04/snap-1583985600000.jpg"
+    snapshot_file = settings.VMS_RECORDINGS_ROOT / snapshot
     snapshot_file.parent.mkdir(parents=True)
     snapshot_file.write_bytes(b"\xff\xd8 a jpeg")
     SegmentFactory(camera=camera_a, start=IN_WINDOW)
-    EventFactory(tenant=tenant_a, camera_id="cam-front-01", ts=IN_WINDOW, snapshot_url=snapshot)
+    EventFactory(tenant=tenant_a, camera_id="cam-front-01", ts=IN_WINDOW, snapshot=snapshot)
     [event] = data(post(client_a, list_query("thumbnail url", device="cam-front-01")))["get_event_list"]
 
     anonymous = Client()
@@ -187,6 +188,15 @@ def test_thumbnail_and_url_open_without_a_token_and_only_for_their_tenant(client
     assert playlist.content.startswith(b"#EXTM3U")
     for link in (event["thumbnail"], event["url"]):
         assert anonymous.get(link.replace("tid=tenant-a", "tid=tenant-b")).status_code == 401
+
+
+def test_url_plays_video_so_only_a_token_with_playback_read_gets_one(make_client, tenant_a, kjkwjk_events):
+    query = list_query("pk url", device="KJKWJK", start_time=str(LIST_START_MS), end_time=str(LIST_END_MS))
+    events_only = data(post(make_client(tenant_a, scopes=[EVENTS_READ]), query))["get_event_list"]
+    assert len(events_only) == 3
+    assert all(event["url"] is None for event in events_only)
+    may_play = data(post(make_client(tenant_a, scopes=[EVENTS_READ, PLAYBACK_READ]), query))["get_event_list"]
+    assert [urlsplit(event["url"]).path for event in may_play] == ["/v2/hls/KJKWJK/2020-02-22/19/index.m3u8"] * 3
 
 
 def test_fields_asked_through_fragments_and_aliases_are_filled(client_a, kjkwjk_events):

@@ -13,7 +13,7 @@ from events.models import Event
 from events.retention import purge_expired_events
 from events.services import delete_events
 from events.tasks import purge_expired_events_task
-from playback.paths import new_snapshot
+from playback.paths import new_snapshot, recordings_path
 from vms.celery import app
 
 from ..factories import EventFactory
@@ -25,10 +25,11 @@ def event_with_snapshot(tenant, expired_days_ago: float):
     """An event that expired `expired_days_ago` days ago (negative: expires in the future), with a snapshot file."""
     expires = timezone.now() - timedelta(days=expired_days_ago)
     ts = expires - timedelta(days=tenant.event_retention_days)
-    path, url = new_snapshot(tenant.id, "cam-front-01", ts)
+    snapshot = new_snapshot(tenant.id, "cam-front-01", ts)
+    path = recordings_path(snapshot)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\xff\xd8jpeg")
-    return EventFactory(tenant=tenant, ts=ts, expires=expires, snapshot_url=url), path
+    return EventFactory(tenant=tenant, ts=ts, expires=expires, snapshot=snapshot), path
 
 
 @pytest.fixture

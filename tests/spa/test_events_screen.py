@@ -75,12 +75,13 @@ def test_history_pages_back_with_load_more_and_shows_thumbnails(
     start = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
     events = [EventFactory(tenant=tenant_a, ts=start + timedelta(minutes=i)) for i in range(30)]
     EventFactory(tenant=tenant_b, ts=start)
-    snapshot, url = paths.new_snapshot(tenant_a.id, "cam-front-01", events[-1].ts)
-    snapshot.parent.mkdir(parents=True)
+    snapshot = paths.new_snapshot(tenant_a.id, "cam-front-01", events[-1].ts)
+    url, snapshot_file = paths.url_for_file(snapshot), paths.recordings_path(snapshot)
+    snapshot_file.parent.mkdir(parents=True)
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(DEMO), "-frames:v", "1", "-s", "320x180", str(snapshot)], check=True
+        ["ffmpeg", "-v", "error", "-i", str(DEMO), "-frames:v", "1", "-s", "320x180", str(snapshot_file)], check=True
     )
-    events[-1].snapshot_url = url
+    events[-1].snapshot = snapshot
     events[-1].save()
 
     signed_in.goto("/v2/#/events")

@@ -18,7 +18,8 @@ def test_an_event_opens_its_day_and_plays_from_its_offset(signed_in, camera_a, t
     expect(signed_in.locator("input[name=date]")).to_have_value("2020-03-12")
     expect(signed_in.locator(".hour.has-video")).to_have_count(1)
     expect(signed_in.locator(".hour[data-hour='04']")).to_have_class("hour has-video has-events active")
-    expect(signed_in.locator(f".event-track .marker[data-event={event.id}]")).to_have_attribute("style", "left:0.333%")
+    marker = signed_in.locator(f".event-track .marker[data-event={event.id}]")
+    expect(marker).to_have_attribute("style", "left: 0.333%;")
     video = signed_in.locator("video")
     expect(video).to_have_attribute("data-event", event.id)
     # The playback API's offset is 12 s less its 5 s pre-roll: the player starts there and plays on.

@@ -1,4 +1,4 @@
-// The REST client of the SPA: the token in localStorage, one error type, media URLs with ?token=.
+// The REST client of the SPA: the token in localStorage, one error type, this site's media URLs with ?token=.
 const TOKEN_KEY = "vms_v2_token";
 
 /** A failed API call, carrying the server's {"detail","code","fields"} error shape. */
@@ -96,12 +96,18 @@ export async function apiPage(path, params) {
   return { items: data, next };
 }
 
-/** A media URL (playlist, snapshot) the browser can load: already signed ones are left alone. */
+/**
+ * A media URL (playlist, snapshot) the browser can load. The token goes only to this site's /v2/hls/ paths
+ * (already signed ones are left alone): an event's snapshot_url may come from an ingesting client and point
+ * anywhere.
+ */
 export function mediaUrl(url) {
   if (!url) return "";
   const parsed = new URL(url, window.location.origin);
-  if (!parsed.searchParams.has("sig") && !parsed.searchParams.has("token")) {
+  const own = parsed.origin === window.location.origin;
+  const signed = parsed.searchParams.has("sig") || parsed.searchParams.has("token");
+  if (own && parsed.pathname.startsWith("/v2/hls/") && !signed) {
     parsed.searchParams.set("token", session.token || "");
   }
-  return parsed.origin === window.location.origin ? parsed.pathname + parsed.search : parsed.href;
+  return own ? parsed.pathname + parsed.search : parsed.href;
 }

@@ -1,12 +1,14 @@
 // Small DOM helpers shared by the screens; no framework, so each screen stays plain to read.
 
-/** Builds an element: h("button", {class: "btn", onclick: fn}, "Save"). */
+/** Builds an element: h("button", {class: "btn", onclick: fn, style: {left: "5%"}}, "Save"). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(el.dataset, value);
+    // Through the CSSOM: the page's Content-Security-Policy refuses inline style attributes.
+    else if (key === "style") Object.assign(el.style, value);
     else if (value === true) el.setAttribute(key, "");
     else el.setAttribute(key, value);
   }

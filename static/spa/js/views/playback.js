@@ -74,7 +74,7 @@ export function renderPlayback(root, { arg, params }) {
         return h("button", {
           type: "button",
           class: "marker",
-          style: `left:${left.toFixed(3)}%`,
+          style: { left: `${left.toFixed(3)}%` },
           title: `${e.type} · ${formatTime(e.ts)}`,
           dataset: { event: e.id },
           onclick: () => playEvent(e),
