@@ -1,6 +1,8 @@
 """WS /v2/ws/events?token=<jwt>[&camera_id=<id>]: every new event of the token's tenant, as {"v":2,"data":{…}}."""
 
+import asyncio
 import json
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -34,6 +36,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     """Authenticates before accepting, joins `tenant.<id>`, forwards that group's events (optionally one camera's)."""
 
     group: str | None = None
+    expiry: asyncio.Task | None = None
 
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode())
@@ -46,8 +49,18 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.group = tenant_group(principal.tenant_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        if principal.expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at(principal.expires_at))
+
+    async def _close_at(self, expires_at: int) -> None:
+        """Access ends with the token: the socket closes at its `exp` with 4401; the client reconnects with a new
+        token (one whose scopes or tenant may have changed)."""
+        await asyncio.sleep(expires_at - time.time())
+        await self.close(code=4401)
 
     async def disconnect(self, code: int) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

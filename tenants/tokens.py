@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from .catalogue import SCOPES
 from .models import Membership, Tenant
@@ -26,9 +28,29 @@ def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta) 
     return str(token)
 
 
+def _set_membership_claims(token: Token, membership: Membership) -> None:
+    token["tenant_id"] = membership.tenant_id
+    token["scope"] = " ".join(membership.scopes)
+
+
 def refresh_token_for(membership: Membership) -> RefreshToken:
-    """A user's refresh token; its access tokens inherit the tenant and scope claims."""
+    """A user's refresh token, with the tenant and scopes of the user's membership at login."""
     refresh = RefreshToken.for_user(membership.user)
-    refresh["tenant_id"] = membership.tenant_id
-    refresh["scope"] = " ".join(membership.scopes)
+    _set_membership_claims(refresh, membership)
     return refresh
+
+
+def access_token_from_refresh(refresh: RefreshToken) -> AccessToken:
+    """A new access token for a refresh token's user, with the tenant and scopes of the user's membership now (a
+    role changed since the login applies at once); AuthenticationFailed when the user is gone, inactive or in no
+    tenant."""
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(user_id=refresh.get(api_settings.USER_ID_CLAIM), user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise AuthenticationFailed("This refresh token's user has no active account in a tenant.", "no_active_account")
+    access = refresh.access_token
+    _set_membership_claims(access, membership)
+    return access

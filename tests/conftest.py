@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tenants.catalogue import SCOPES
@@ -18,6 +19,12 @@ from .rtsp_camera import RtspCamera
 def _recordings_root(settings, tmp_path):
     settings.VMS_RECORDINGS_ROOT = tmp_path / "recordings"
     settings.VMS_RECORDINGS_ROOT.mkdir()
+
+
+@pytest.fixture(autouse=True)
+def _forget_login_attempts():
+    """Login throttles count in the cache (this run's own Redis database): every test starts with a full budget."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+import time
 
+import jwt
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -92,6 +94,19 @@ async def test_bad_tokens_are_refused_before_accept(make_token, tenant_a, token)
     communicator, connected = await connect(raw)
     assert not connected
     await communicator.disconnect()
+
+
+async def test_the_socket_closes_with_4401_when_its_token_expires(make_token, tenant_a, cameras):
+    token = make_token(tenant_a, ttl=2)
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    client, connected = await connect(token)
+    assert connected
+    event = await new_event(tenant_a)
+    assert (await client.receive_json_from(timeout=3))["data"]["id"] == event.id
+    closed = await client.receive_output(timeout=expires_at - time.time() + 2)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    assert time.time() >= expires_at
+    await client.disconnect()
 
 
 async def test_ping_gets_pong(make_token, tenant_a):

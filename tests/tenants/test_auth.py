@@ -1,8 +1,10 @@
 import time
+from collections.abc import Callable
 
 import jwt
 import pytest
 from django.conf import settings
+from django.http import HttpResponse
 
 from tenants.catalogue import READ_SCOPES, SCOPES
 from tenants.models import Membership
@@ -100,21 +102,70 @@ def test_password_login_gives_tenant_scoped_tokens_and_refresh_works(client, ten
     assert (new_claims["tenant_id"], new_claims["scope"]) == (claims["tenant_id"], claims["scope"])
 
 
-def test_wrong_password_and_user_without_tenant_are_401(client, tenant_a):
+def login(client, username: str, password: str = "correct-horse-battery"):
+    body = {"username": username, "password": password}
+    return client.post("/v2/api/auth/token", body, content_type="application/json")
+
+
+def test_every_failed_login_gets_the_same_401(client, tenant_a):
     MembershipFactory(user__username="alice", tenant=tenant_a)
-    bad = client.post("/v2/api/auth/token", {"username": "alice", "password": "nope"}, content_type="application/json")
-    assert bad.status_code == 401
+    MembershipFactory(user__username="idle", user__is_active=False, tenant=tenant_a)
     UserFactory(username="loner")
-    response = client.post(
-        "/v2/api/auth/token",
-        {"username": "loner", "password": "correct-horse-battery"},
-        content_type="application/json",
-    )
-    assert response.status_code == 401
-    assert "no tenant" in response.json()["detail"]
+    failures = [login(client, "alice", "nope"), login(client, "nobody"), login(client, "idle"), login(client, "loner")]
+    assert [response.status_code for response in failures] == [401] * 4
+    assert [response.json() for response in failures] == [
+        {"detail": "Wrong username or password.", "code": "authentication_failed"}
+    ] * 4
 
 
 def test_login_needs_both_fields(client):
     response = client.post("/v2/api/auth/token", {"username": "alice"}, content_type="application/json")
     assert response.status_code == 400
     assert "password" in response.json()["fields"]
+
+
+def refresher(client, user) -> Callable[[], HttpResponse]:
+    """Logs `user` in; the function it returns posts the login's refresh token to /v2/api/auth/refresh."""
+    token = login(client, user.username).json()["refresh"]
+    return lambda: client.post("/v2/api/auth/refresh", {"refresh": token}, content_type="application/json")
+
+
+def test_refresh_takes_the_scopes_of_the_users_role_now(client, tenant_a):
+    membership = MembershipFactory(tenant=tenant_a, role=Membership.Role.OPERATOR)
+    post = refresher(client, membership.user)
+    membership.role = Membership.Role.VIEWER
+    membership.save()
+    response = post()
+    assert response.status_code == 200
+    claims = jwt.decode(response.json()["access"], options={"verify_signature": False})
+    assert (claims["tenant_id"], claims["scope"].split()) == ("tenant-a", list(READ_SCOPES))
+    access = f"Bearer {response.json()['access']}"
+    denied = client.post(CAMERAS, {}, content_type="application/json", HTTP_AUTHORIZATION=access)
+    assert denied.status_code == 403
+
+
+def test_refresh_follows_a_user_moved_to_another_tenant(client, tenant_a, tenant_b):
+    membership = MembershipFactory(tenant=tenant_a)
+    post = refresher(client, membership.user)
+    membership.tenant = tenant_b
+    membership.save()
+    claims = jwt.decode(post().json()["access"], options={"verify_signature": False})
+    assert claims["tenant_id"] == "tenant-b"
+
+
+@pytest.mark.parametrize("change", ["user deleted", "user inactive", "membership removed"])
+def test_refresh_is_refused_when_the_user_has_lost_access(client, tenant_a, change):
+    membership = MembershipFactory(tenant=tenant_a)
+    user = membership.user
+    post = refresher(client, user)
+    if change == "user deleted":
+        user.delete()
+    elif change == "user inactive":
+        user.is_active = False
+        user.save()
+    else:
+        membership.delete()
+    response = post()
+    assert response.status_code == 401
+    assert response.json()["code"] == "no_active_account"
+    assert "access" not in response.json()

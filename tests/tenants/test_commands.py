@@ -7,6 +7,8 @@ from django.core.management import CommandError, call_command
 from tenants.catalogue import SCOPES
 from tenants.models import Tenant
 
+from ..factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -78,3 +80,37 @@ def test_create_demo_gives_a_working_login(client):
     )
     assert response.status_code == 200
     assert response.json()["tenant_id"] == "demo"
+
+
+def admin_password_of(out: str) -> str:
+    lines = out.splitlines()
+    return lines[lines.index("Platform admin `admin` (Django admin, all tenants), new password:") + 1]
+
+
+def test_create_demo_gives_the_superuser_a_password_of_its_own_printed_once(client):
+    out = run("create_demo", "--password", "demo-pass-123")
+    password = admin_password_of(out)
+    assert len(password) >= 20
+    assert "demo-pass-123" not in password
+    assert out.count(password) == 1
+    assert not client.login(username="admin", password="demo-pass-123")
+    assert client.login(username="admin", password=password)
+
+    # A second run (every `make run`) keeps the password the operator may have changed, and prints none.
+    again = run("create_demo", "--password", "demo-pass-123")
+    assert "password unchanged" in again
+    assert password not in again
+    assert client.login(username="admin", password=password)
+
+
+def test_create_demo_sets_a_given_admin_password_without_printing_it(client):
+    out = run("create_demo", "--password", "demo-pass-123", "--admin-password", "chosen-by-the-operator")
+    assert "chosen-by-the-operator" not in out
+    assert client.login(username="admin", password="chosen-by-the-operator")
+
+
+def test_create_demo_replaces_an_admin_password_that_is_the_demo_users(client):
+    UserFactory(username="admin", password="demo-pass-123", is_staff=True, is_superuser=True)
+    out = run("create_demo", "--password", "demo-pass-123")
+    assert not client.login(username="admin", password="demo-pass-123")
+    assert client.login(username="admin", password=admin_password_of(out))
