@@ -3,7 +3,9 @@
 - ingest through events.services.create_event and through POST /v2/api/events vs a raw batched INSERT;
 - GET /v2/api/events p50/p99 over a table of --events rows vs the same query as raw SQL;
 - WebSocket delivery p50/p99 to --clients concurrent clients of a real daphne process, spread over tenants
-  (lost and cross-tenant messages counted) vs raw Redis PUBLISH -> SUBSCRIBE to as many subscribers.
+  (lost and cross-tenant messages counted) vs raw Redis PUBLISH -> SUBSCRIBE to as many subscribers;
+- PostgreSQL connections left open by a concurrent burst of GET /v2/api/events at a real daphne, and its GET p50/p99,
+  with a connection pool (DB_POOL_MAX_SIZE) vs CONN_MAX_AGE=60 without one (the settings before the pool).
 
 It creates its own database (vms_bench), never the dev one, and drops it at the end:
     REDIS_URL=redis://127.0.0.1:6379/1 .venv/bin/python bench/events.py [--events 1000000] [--clients 200]
@@ -21,7 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -305,11 +310,12 @@ def free_port() -> int:
 DAPHNE_LOG = Path(tempfile.gettempdir()) / "bench-events-daphne.log"  # kept for a failed run's diagnosis
 
 
-def start_daphne() -> tuple[subprocess.Popen, int]:
+def start_daphne(**env: str) -> tuple[subprocess.Popen, int]:
+    """A daphne on a free port, with `env` added to this process's environment."""
     port = free_port()
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "vms.asgi:application"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=DAPHNE_LOG.open("w"),
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=DAPHNE_LOG.open("w"),
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -465,12 +471,64 @@ def section_websocket(ds: Dataset, clients: int, events: int, rate: float) -> No
           f"{'meets' if verdict else 'MISSES'} the target")  # fmt: skip
 
 
+def server_connections(application_name: str) -> int:
+    with connection.cursor() as cursor:
+        sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s"
+        return cursor.execute(sql, [application_name]).fetchone()[0]
+
+
+def _burst(url: str, token: str, requests: int, threads: int) -> tuple[list[float], int]:
+    """GET `url` `requests` times from `threads` threads at once: the time in ms of each 200, and how many failed
+    (without a pool, PostgreSQL's max_connections runs out: a 500)."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(_: int) -> float | None:
+        began = time.perf_counter()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as response:
+                assert len(json.load(response)) == 50
+        except urllib.error.HTTPError:
+            return None
+        return (time.perf_counter() - began) * 1000
+
+    with ThreadPoolExecutor(threads) as pool:
+        times = list(pool.map(get, range(requests)))
+    return [t for t in times if t is not None], times.count(None)
+
+
+def section_connections(ds: Dataset, requests: int, threads: int) -> None:
+    """Under daphne each request runs on a thread of its own: with CONN_MAX_AGE each left its connection open."""
+    pool_size = os.environ.get("DB_POOL_MAX_SIZE", "20")
+    print(f"connections ({requests} GET /v2/api/events from {threads} threads at a real daphne; "
+          f"connections open after the burst; pool of {pool_size} vs CONN_MAX_AGE=60)")  # fmt: skip
+    token = ds.token(ds.tenants[4], ("events:read",))
+    settings = {"pool": {"DB_POOL_MAX_SIZE": pool_size}, "no pool": {"DB_POOL_MAX_SIZE": "0", "DB_CONN_MAX_AGE": "60"}}
+    results = {}
+    for name, env in settings.items():
+        server, port = start_daphne(DATABASE_URL=f"{os.environ['DATABASE_URL']}?application_name=bench-daphne", **env)
+        try:
+            url = f"http://127.0.0.1:{port}/v2/api/events"
+            _burst(url, token, threads, threads)  # warm-up: imports, first queries
+            latencies, failed = _burst(url, token, requests, threads)
+            time.sleep(0.5)  # the last requests' connections are closed or back in the pool
+            results[name] = (server_connections("bench-daphne"), failed, *percentiles(latencies))
+        finally:
+            server.terminate()
+            server.wait(10)
+    (count, failed, p50, p99), (base_count, base_failed, b50, b99) = results["pool"], results["no pool"]
+    report("connections open after the burst", count, "conns", "CONN_MAX_AGE=60, no pool", base_count)
+    report("GET /v2/api/events p50 (pool)", p50, "ms", "CONN_MAX_AGE=60 p50", b50)
+    report("GET /v2/api/events p99 (pool)", p99, "ms", "CONN_MAX_AGE=60 p99", b99)
+    print(f"  failed requests: {failed} with the pool, {base_failed} with CONN_MAX_AGE=60 (of {requests})")
+
+
 # One dataset, then each section in this order; run a few with --sections query,websocket.
 SECTIONS = {
     "query": lambda ds, args: section_query(ds, args.requests),
     "kalay": lambda ds, args: section_kalay(ds, args.requests),
     "ingest": lambda ds, args: section_ingest(ds, args.ingest),
     "websocket": lambda ds, args: section_websocket(ds, args.clients, args.ws_events, args.ws_rate),
+    "connections": lambda ds, args: section_connections(ds, args.burst, args.burst_threads),
 }
 
 
@@ -484,6 +542,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200, help="concurrent WebSocket clients")
     parser.add_argument("--ws-events", type=int, default=500, help="events published during the WebSocket section")
     parser.add_argument("--ws-rate", type=float, default=50.0, help="events per second during the WebSocket section")
+    parser.add_argument("--burst", type=int, default=240, help="GET requests of the connections section's burst")
+    parser.add_argument("--burst-threads", type=int, default=16, help="concurrent clients of that burst")
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ",".join(SECTIONS))
     args = parser.parse_args()
     try:

@@ -1,7 +1,10 @@
 """Recording retention: segments older than their tenant's recording_retention_days go, files and index rows;
-while free disk is under VMS_RECORDINGS_MIN_FREE_MB the oldest segments of all tenants go first."""
+while free disk is under VMS_RECORDINGS_MIN_FREE_MB the oldest segments of all tenants go first.
+A deleted camera's folder goes whole: moved to the trash at once, deleted from there in the background."""
 
+import re
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,12 +13,16 @@ from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from cameras.models import Camera
 from tenants.models import Tenant
 
 from .models import Segment
 
 BATCH_SIZE = 500
 MB = 1024 * 1024
+# Under the recordings root, so moving a folder there is a rename on the same disk; no tenant id starts with a dot.
+TRASH = ".trash"
+_TRASH_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
@@ -94,3 +101,27 @@ def _plan_disk_purge(report: PurgeReport, now: datetime) -> None:
             break
         if start >= cutoffs[tenant_id]:  # expired ones are already counted
             report.by_disk, report.bytes, missing = report.by_disk + 1, report.bytes + size, missing - size
+
+
+def discard_camera_folder(tenant_id: str, camera_slug: str) -> str | None:
+    """Move a deleted camera's folder (segments, snapshots) into the trash, unless a camera of that id exists
+    (again): one rename, so from then on nothing of it is served. Returns its name in the trash, None if none."""
+    if Camera.objects.filter(tenant_id=tenant_id, slug__iexact=camera_slug).exists():
+        return None
+    trash = Path(settings.VMS_RECORDINGS_ROOT) / TRASH
+    trash.mkdir(exist_ok=True)
+    name = uuid.uuid4().hex
+    try:
+        (Path(settings.VMS_RECORDINGS_ROOT) / tenant_id / camera_slug).rename(trash / name)
+    except FileNotFoundError:
+        return None
+    return name
+
+
+def empty_trash(name: str | None = None) -> None:
+    """Delete one folder of the trash (by the name discard_camera_folder gave), or all of it."""
+    trash = Path(settings.VMS_RECORDINGS_ROOT) / TRASH
+    if name is None:
+        shutil.rmtree(trash, ignore_errors=True)
+    elif _TRASH_NAME.fullmatch(name):  # a task's argument: never a path that leads out of the trash
+        shutil.rmtree(trash / name, ignore_errors=True)

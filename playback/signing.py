@@ -6,11 +6,15 @@ and the expiry, so a URL can neither be moved to another file nor to another ten
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping
 from urllib.parse import quote_plus
 
 from django.conf import settings
+
+# ASCII digits only (str.isdigit() admits "²"), and few enough for int(): a unix time has 10.
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 def _signature(path: str, tenant_id: str, expires: int) -> str:
@@ -28,6 +32,7 @@ def signed_url(path: str, tenant_id: str, ttl: int | None = None) -> str:
 def tenant_from_signature(path: str, params: Mapping[str, str]) -> str | None:
     """The tenant a valid, unexpired signature of `path` vouches for; None otherwise."""
     tenant_id, expires, sig = params.get("tid", ""), params.get("exp", ""), params.get("sig", "")
-    if not (tenant_id and expires.isdigit() and sig) or int(expires) < time.time():
+    if not (tenant_id and _EXPIRES.fullmatch(expires) and sig) or int(expires) < time.time():
         return None
-    return tenant_id if hmac.compare_digest(sig, _signature(path, tenant_id, int(expires))) else None
+    # Compared as bytes: compare_digest refuses a str with non-ASCII characters (TypeError).
+    return tenant_id if hmac.compare_digest(sig.encode(), _signature(path, tenant_id, int(expires)).encode()) else None

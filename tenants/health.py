@@ -1,7 +1,6 @@
 """Liveness, readiness (PostgreSQL + Redis really answered) and Prometheus metrics behind basic auth."""
 
 import base64
-import binascii
 import secrets
 
 import redis
@@ -55,11 +54,12 @@ def _basic_auth_ok(request: HttpRequest) -> bool:
     if scheme.lower() != "basic" or not settings.METRICS_PASSWORD:
         return False
     try:
-        user, _, password = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
+    except ValueError:  # binascii.Error, or a header with non-ASCII characters
         return False
-    user_ok = secrets.compare_digest(user, settings.METRICS_USER)
-    password_ok = secrets.compare_digest(password, settings.METRICS_PASSWORD)
+    # Compared as bytes: compare_digest refuses a str with non-ASCII characters (TypeError).
+    user_ok = secrets.compare_digest(user, settings.METRICS_USER.encode())
+    password_ok = secrets.compare_digest(password, settings.METRICS_PASSWORD.encode())
     return user_ok and password_ok
 
 

@@ -1,6 +1,7 @@
 """Settings, every value from the environment (see .env.example for each variable)."""
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
@@ -44,6 +45,12 @@ VMS_SEGMENT_SECONDS = env.float("VMS_SEGMENT_SECONDS", default=2.0)
 VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=10_000)
 VMS_SNAPSHOT_SECONDS = env.float("VMS_SNAPSHOT_SECONDS", default=10.0)
 VMS_RECORDINGS_MIN_FREE_MB = env.int("VMS_RECORDINGS_MIN_FREE_MB", default=1024)
+# Networks no camera may be on (comma-separated CIDRs), so a tenant cannot point the pipelines at this system's own
+# or internal hosts. A host name is resolved when the camera is saved and again before each pipeline start.
+try:
+    VMS_CAMERA_DENY_NETS = [ip_network(net, strict=False) for net in env.list("VMS_CAMERA_DENY_NETS", default=[])]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"VMS_CAMERA_DENY_NETS: {exc}") from exc
 METRICS_USER = env.str("METRICS_USER", default="metrics")
 METRICS_PASSWORD = env.str("METRICS_PASSWORD", default="")
 if not METRICS_PASSWORD and not DEBUG:
@@ -80,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so the headers the middleware above add are on its JSON errors too.
+    "tenants.middleware.ApiErrorsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -104,8 +113,23 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/vms")}
 DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# With a pool, Django checks a connection as the pool hands it out: one PostgreSQL dropped (a restart) is replaced.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Under daphne each request runs on a thread of its own, so a persistent connection (CONN_MAX_AGE) was never reused:
+# every request left one open, until PostgreSQL's max_connections ran out. The web process (vms/server.py, where
+# this defaults to 20) keeps a pool instead (psycopg_pool; Django requires CONN_MAX_AGE 0 with it). Workers do not:
+# a thread holds its connection while it runs, so the `record` queue's threads, whose tasks run for hours, would
+# need a pool above their concurrency; without one each thread's connection is closed after its task.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),  # seconds a request waits for a free connection
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 # Lets test runs that share one PostgreSQL server use databases of their own.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -154,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.TenantJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.HasTenantScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tenants.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -166,6 +190,25 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "UPDATE_LAST_LOGIN": True,
 }
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as 10/min: a value DRF cannot parse fails at start-up, not at the first login."""
+    value = env.str(name, default=default)
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period[:1] not in ("s", "m", "h", "d"):
+        raise ImproperlyConfigured(f"{name} must be a count per s, min, hour or day (e.g. 10/min), not {value!r}")
+    return value
+
+
+# Login attempts per username and per client address: every POST /v2/api/auth/token, and failed /admin/ logins,
+# count in the same budgets (tenants/throttles.py); over it, 429 with Retry-After (the admin form refuses).
+VMS_LOGIN_RATE_PER_USER = env_rate("VMS_LOGIN_RATE_PER_USER", "10/min")
+VMS_LOGIN_RATE_PER_ADDRESS = env_rate("VMS_LOGIN_RATE_PER_ADDRESS", "30/min")
+# The client address is REMOTE_ADDR; behind N reverse proxies that set X-Forwarded-For, its N-th address from the
+# right. 0 ignores the header, which a client could otherwise forge to escape the per-address limit.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("VMS_NUM_PROXIES", default=0)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "MYVMS v2 API",
     "VERSION": "2",
@@ -175,6 +218,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenants.api.openapi.describe_request_handling",
+    ],
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "events.catalogue.EVENT_CATEGORIES"},
 }
 
 CELERY_BROKER_URL = REDIS_URL
@@ -199,7 +247,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every record is masked before it is written: ffmpeg and ffprobe messages quote camera URLs with passwords.
+    "filters": {"mask_credentials": {"()": "cameras.rtsp.MaskCredentials"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_credentials"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Celery workers (where the pipelines run) keep the root handler above, and so its filter, instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,23 +1,19 @@
 """Real recordings for playback tests: demo-street.mp4 cut by ffmpeg into 2 s MPEG-TS segments, indexed."""
 
 import itertools
-import os
-import re
 import shutil
 import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
+from cameras.pipeline.lease import client
 from playback import paths
 
 from ..factories import SegmentFactory
+from ..processes import running_daphne, running_worker
 
 DEMO = Path(settings.BASE_DIR).parent / "shared" / "media" / "demo-street.mp4"
 DEMO_FRAMES = 200  # 20 s at 10 fps
@@ -69,30 +65,15 @@ def record(demo_segments):
 
 @pytest.fixture
 def daphne(transactional_db, tmp_path):
-    """A real daphne serving vms.asgi on a free port, on this test's database and recordings: `.url`, `.log`."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@127.0.0.1:5432/{connection.settings_dict['NAME']}",
-        "DB_CONN_MAX_AGE": "0",
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
-        "VMS_RECORDINGS_ROOT": str(settings.VMS_RECORDINGS_ROOT),
-        "DEBUG": "true",
-    }
-    log = tmp_path / "daphne.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-e", "tcp:0:interface=127.0.0.1", "vms.asgi:application"],
-            cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while not (found := re.search(r"Listening on TCP address (127\.0\.0\.1:\d+)", log.read_text())):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"daphne did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield SimpleNamespace(url=f"http://{found.group(1)}", log=log)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    """A real daphne on this test's database and recordings: `.url`, `.log`."""
+    with running_daphne(tmp_path / "daphne.log") as server:
+        yield server
+
+
+@pytest.fixture
+def default_worker(transactional_db, tmp_path):
+    """A real Celery worker of the default queue, on a Redis database emptied of earlier tests' tasks."""
+    client().flushdb()
+    with running_worker(tmp_path / "worker.log"):
+        yield
+    client().flushdb()

@@ -107,14 +107,28 @@ def test_segment_credentials(client, get, segment):
     assert get(url, scopes=("events:read",)).status_code == 403  # event readers see thumbnails, not video
 
 
+@pytest.mark.parametrize(
+    "exp, sig",
+    [("²", None), ("9" * 5000, None), (None, "é" * 32), ("\uff11" * 10, None)],
+    ids=["superscript digit", "5000 digits", "non-ascii sig", "full-width digits"],
+)
+def test_a_malformed_signature_is_a_json_401(client, segment, exp, sig):
+    url, _ = segment
+    params = dict(part.split("=") for part in signed_url(url, "tenant-a").split("?")[1].split("&"))
+    params.update({key: value for key, value in (("exp", exp), ("sig", sig)) if value is not None})
+    response = client.get(url, params)
+    assert (response.status_code, response.json()["code"]) == (401, "bad_signature")
+
+
 def write(path, data=JPEG):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
 
 
 def test_event_snapshots_need_events_read_or_playback_read(client, get, camera_a, tenant_b):
-    path, url = paths.new_snapshot("tenant-a", camera_a.slug, HOUR + timedelta(minutes=3))
-    write(path)
+    relative = paths.new_snapshot("tenant-a", camera_a.slug, HOUR + timedelta(minutes=3))
+    write(paths.recordings_path(relative))
+    url = paths.url_for_file(relative)
     for scopes in (("events:read",), ("playback:read",)):
         response = get(url, scopes=scopes)
         assert (response.status_code, response["Content-Type"], body(response)) == (200, "image/jpeg", JPEG)

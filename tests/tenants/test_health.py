@@ -59,3 +59,15 @@ def test_openapi_schema_and_docs(client):
     docs = client.get("/v2/api/docs")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [basic("mé", "pässword"), basic("metrics", "pässword"), "Basic é", "Basic " + "é" * 8],
+    ids=["non-ascii user", "non-ascii password", "non-ascii header", "non-ascii header of base64 length"],
+)
+def test_metrics_with_non_ascii_credentials_are_a_401(client, settings, authorization):
+    settings.METRICS_PASSWORD = "m-secret"
+    response = client.get("/v2/metrics", HTTP_AUTHORIZATION=authorization)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
