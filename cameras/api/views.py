@@ -1,13 +1,55 @@
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
+from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from tenants.api.errors import Conflict
+from tenants.api.openapi import SPACE, error, errors
 from tenants.api.viewsets import TenantModelViewSet
 
 from ..models import Camera
 from ..services import CameraIdTaken, CameraLimitReached, save_new_camera
 from .serializers import CameraDetailSerializer, CameraSerializer
 
+# Within what cameras.rtsp.validate_rtsp_url accepts: rtsp(s)://, user info and host of RFC 3986's characters (no
+# whitespace, nothing urlsplit refuses), a port, then anything without whitespace.
+RTSP_URL_PATTERN = (
+    r"^rtsps?://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]{0,4})?"
+    rf"([/?#][^{SPACE}\u0000]*)?$"
+)
 
+
+# CameraInputSchema and CameraChangeSchema only describe the bodies in the schema; CameraSerializer validates them.
+@extend_schema_serializer(component_name="Camera")
+class CameraInputSchema(CameraSerializer):
+    """A camera as a client sends it: on create `name` and `rtsp_url` are required, on change nothing is."""
+
+    rtsp_url = serializers.CharField(
+        max_length=1000,
+        validators=[RegexValidator(RTSP_URL_PATTERN)],
+        help_text="rtsp:// or rtsps://. Sending back the masked URL keeps the stored password (same host, port, user)",
+    )
+
+
+@extend_schema_serializer(component_name="Camera")
+class CameraChangeSchema(CameraInputSchema):
+    id = serializers.CharField(source="slug", read_only=True, help_text="A camera's id cannot be changed")
+
+
+@extend_schema_view(
+    list=extend_schema(responses=CameraSerializer(many=True)),
+    create=extend_schema(
+        request=CameraInputSchema,
+        responses={
+            201: CameraSerializer,
+            **errors(400, 409),
+            403: error("The token lacks cameras:write, or the plan's camera_limit is reached (code camera_limit)."),
+        },
+    ),
+    retrieve=extend_schema(responses={200: CameraDetailSerializer, **errors(404)}),
+    partial_update=extend_schema(request=CameraChangeSchema, responses={200: CameraSerializer, **errors(400, 404)}),
+    destroy=extend_schema(responses={204: None, **errors(404)}),
+)
 class CameraViewSet(TenantModelViewSet):
     """The tenant's cameras. `id` is the camera's slug, unique within the tenant."""
 

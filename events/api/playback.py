@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from cameras.models import Camera
 from playback import playlists
 from playback.api.views import PlaybackView, get_or_404
+from tenants.api.openapi import error
 
 from ..models import Event
 
@@ -28,7 +29,9 @@ class EventPlaybackSerializer(serializers.Serializer):
 
 
 class EventPlaybackView(PlaybackView):
-    @extend_schema(responses=EventPlaybackSerializer)
+    @extend_schema(
+        responses={200: EventPlaybackSerializer, 404: error("No such event in the tenant, or no recording covers it.")}
+    )
     def get(self, request, event_id: str):
         event = get_or_404(Event.objects.for_principal(request.user).only("id", "camera_id", "ts"), pk=event_id)
         cameras = Camera.objects.for_principal(request.user).only("id", "tenant_id", "slug")

@@ -1,4 +1,5 @@
-"""Parsing of the events API's input: the list query and the ingest body. Output is events.serializers.event_json."""
+"""The events API's input (the list query, the ingest body) and, for the schema, its output (made by
+events.serializers.event_json)."""
 
 from rest_framework import serializers
 
@@ -31,3 +32,21 @@ class EventIngestSerializer(serializers.Serializer):
     model_version = serializers.CharField(required=False, default="", allow_blank=True)
     ts = serializers.DateTimeField(required=False, default=None, allow_null=True, help_text="ISO-8601; now when absent")
     tags = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+
+
+# Only for the schema: events.serializers.event_json makes the event (tests keep the two field lists equal).
+class EventSerializer(serializers.Serializer):
+    """An event, as the REST API returns it and the WebSocket pushes it (in `data`)."""
+
+    id = serializers.CharField()
+    tenant_id = serializers.CharField()
+    camera_id = serializers.CharField()
+    type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES))
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    payload = serializers.DictField(help_text="What the detector or the ingesting client attached (boxes, track_id)")
+    snapshot_url = serializers.CharField(
+        allow_blank=True, help_text="/v2/hls/... (add ?token=) or the URL the ingesting client gave; empty for none"
+    )
+    trace_id = serializers.CharField()
+    model_version = serializers.CharField(allow_blank=True)
+    ts = serializers.DateTimeField(help_text="UTC with milliseconds, e.g. 2026-04-30T14:23:45.123Z")

@@ -1,25 +1,56 @@
+from django.core.validators import RegexValidator
 from django.utils.http import urlencode
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from tenants.api.openapi import SPACE, errors
 from tenants.api.viewsets import TenantScopedMixin
 
+from ..catalogue import EVENT_CATEGORIES
 from ..models import Event
 from ..serializers import event_json
-from ..services import InvalidEvent, create_event
-from .serializers import EventIngestSerializer, EventQuerySerializer
+from ..services import MAX_TAGS, TAG_MAX_LENGTH, InvalidEvent, create_event
+from .serializers import EventIngestSerializer, EventQuerySerializer, EventSerializer
+
+# One word: DRF trims each tag before create_event sees it, so surrounding whitespace goes.
+TAG_PATTERN = rf"^[{SPACE}]*[^{SPACE}\u0000]+[{SPACE}]*$"
+
+
+# Only describes the body in the schema: EventIngestSerializer and create_event validate it.
+@extend_schema_serializer(component_name="EventIngest")
+class EventIngestSchema(EventIngestSerializer):
+    """An event from external analytics. Also checked, beyond what a schema says: the camera is one of the tenant's,
+    `ts` is at most a day ahead, `payload` is at most 16 KB of JSON text without NUL, `snapshot_url` is an http(s)
+    URL or a /v2/hls/ path of one of the tenant's cameras."""
+
+    type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES))
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX_LENGTH, validators=[RegexValidator(TAG_PATTERN)]),
+        required=False,
+        max_length=MAX_TAGS,
+        help_text="Words without spaces; repeats are dropped",
+    )
 
 
 class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
     """The tenant's events: query (newest first, keyset-paged by `before`) and ingest from external analytics."""
 
     queryset = Event.objects.all()
+    serializer_class = EventIngestSerializer  # what OPTIONS describes (without one it was a 500)
     scope_resource = "events"
 
-    @extend_schema(parameters=[EventQuerySerializer], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[
+            EventQuerySerializer,
+            OpenApiParameter(
+                "Link", str, OpenApiParameter.HEADER, response=[200], description='<next page>; rel="next" (full pages)'
+            ),
+        ],
+        responses={200: EventSerializer(many=True), **errors(400)},
+    )
     def list(self, request):
         query = EventQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -44,7 +75,7 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
         return Response(page, headers=headers)
 
-    @extend_schema(request=EventIngestSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=EventIngestSchema, responses={201: EventSerializer, **errors(400)})
     def create(self, request):
         body = EventIngestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

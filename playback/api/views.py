@@ -6,6 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras.models import Camera
+from tenants.api.openapi import errors
+from tenants.catalogue import PLAYBACK_READ
 
 from .. import playlists
 from .serializers import TimelineQuerySerializer, TimelineSerializer
@@ -20,11 +22,13 @@ def get_or_404(queryset, **filters):
 
 
 class PlaybackView(APIView):
-    scope_resource = "playback"
+    # Read-only views: any method needs playback:read, so a method they lack is a 405, not a 403 naming a
+    # playback:write scope that does not exist.
+    required_scope = PLAYBACK_READ
 
 
 class TimelineView(PlaybackView):
-    @extend_schema(parameters=[TimelineQuerySerializer], responses=TimelineSerializer)
+    @extend_schema(parameters=[TimelineQuerySerializer], responses={200: TimelineSerializer, **errors(400, 404)})
     def get(self, request):
         query = TimelineQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -2,10 +2,21 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..gate import MissingScope
+
+
+# Only for the OpenAPI schema: exception_handler below (and tenants.middleware, outside the views) make the errors.
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the REST API."""
+
+    detail = serializers.CharField(help_text="What went wrong, for people")
+    code = serializers.CharField(help_text="What went wrong, for programs: e.g. invalid, not_found, permission_denied")
+    fields = serializers.DictField(
+        required=False, help_text="400 only: the messages of each invalid field (nested as the input is)"
+    )
 
 
 class Conflict(exceptions.APIException):

@@ -1,10 +1,17 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
-from .serializers import TokenObtainSerializer
+from ..throttles import LOGIN_THROTTLES
+from .openapi import error, errors
+from .serializers import TokenObtainSerializer, TokenRefreshSerializer
+
+THROTTLED = {429: error("Too many login attempts for this username or from this address.")}
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait before the next try"
+)
 
 
 class TokenObtainView(APIView):
@@ -12,6 +19,7 @@ class TokenObtainView(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    throttle_classes = LOGIN_THROTTLES
 
     def get_authenticate_header(self, request) -> str:
         # Makes a failed login a 401 (DRF answers 403 where no authenticator names a scheme).
@@ -19,15 +27,21 @@ class TokenObtainView(APIView):
 
     @extend_schema(
         request=TokenObtainSerializer,
-        responses=inline_serializer(
-            "TokenPair",
-            {
-                "access": serializers.CharField(),
-                "refresh": serializers.CharField(),
-                "tenant_id": serializers.CharField(),
-                "scope": serializers.CharField(),
-            },
-        ),
+        parameters=[RETRY_AFTER],
+        responses={
+            200: inline_serializer(
+                "TokenPair",
+                {
+                    "access": serializers.CharField(),
+                    "refresh": serializers.CharField(),
+                    "tenant_id": serializers.CharField(),
+                    "scope": serializers.CharField(),
+                },
+            ),
+            **errors(400),
+            401: error("Wrong username or password: one answer for every reason."),
+            **THROTTLED,
+        },
     )
     def post(self, request):
         serializer = TokenObtainSerializer(data=request.data, context={"request": request})
@@ -35,8 +49,10 @@ class TokenObtainView(APIView):
         return Response(serializer.validated_data)
 
 
+@extend_schema_view(post=extend_schema(responses={200: TokenRefreshSerializer, **errors(400, 401)}))
 class TokenRefresh(TokenRefreshView):
-    """Exchange a refresh JWT for a new access JWT with the same tenant and scopes."""
+    """Exchange a refresh JWT for a new access JWT with the tenant and scopes of the user's membership now."""
 
     authentication_classes: list = []
     permission_classes: list = []
+    serializer_class = TokenRefreshSerializer

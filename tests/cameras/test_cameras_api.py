@@ -120,10 +120,27 @@ def test_password_is_masked_everywhere_and_kept_when_patch_omits_it(client_a, ca
     assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5:554/stream"
 
 
-def test_sending_back_the_masked_url_keeps_the_password(client_a, camera_a):
-    client_a.patch(f"{CAMERAS}/cam-front-01", {"rtsp_url": "rtsp://viewer:***@10.0.0.6:554/stream"}, format="json")
+def test_sending_back_the_masked_url_keeps_the_password_for_the_same_host_port_and_user(client_a, camera_a):
+    response = client_a.patch(
+        f"{CAMERAS}/cam-front-01", {"rtsp_url": "rtsp://viewer:***@10.0.0.5/other"}, format="json"
+    )
+    assert response.status_code == 200  # 554 is rtsp's default port: the same endpoint
     camera_a.refresh_from_db()
-    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.6:554/stream"
+    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5/other"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["rtsp://viewer:***@10.0.0.6:554/stream", "rtsp://viewer:***@10.0.0.5:8554/stream",
+     "rtsps://viewer:***@10.0.0.5:554/stream", "rtsp://admin:***@10.0.0.5:554/stream"],
+)  # fmt: skip
+def test_masked_password_for_another_host_port_scheme_or_user_is_400_asking_for_it(client_a, camera_a, url):
+    response = client_a.patch(f"{CAMERAS}/cam-front-01", {"rtsp_url": url}, format="json")
+    assert response.status_code == 400
+    assert "rtsp_url" in response.json()["fields"]
+    assert "send the password again" in response.json()["detail"]
+    camera_a.refresh_from_db()
+    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5:554/stream"
 
 
 def test_new_password_replaces_the_stored_one_and_is_masked(client_a, camera_a):
