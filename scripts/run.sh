@@ -9,5 +9,12 @@ mkdir -p var
 .venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py create_demo --password "$DEMO_PASSWORD"
 echo "==> web on http://127.0.0.1:${PORT:-8000}/ (API /v2/api/, docs /v2/api/docs, admin /admin/)"
+# The demo camera (Procfile's `camera`: scripts/demo_camera.py on VMS_DEMO_CAMERA_PORT) runs unless VMS_DEMO_CAMERA
+# is off; create_demo above added it to the demo tenant, or refused a VMS_DEMO_CAMERA other than these words.
+processes=()
+case "$(echo "${VMS_DEMO_CAMERA:-true}" | tr "[:upper:]" "[:lower:]" | tr -d "[:space:]")" in
+  0|false|no|off) processes=(web worker record detect beat) ;;
+  *) echo "==> demo camera on rtsp://127.0.0.1:${VMS_DEMO_CAMERA_PORT:-8554}/demo (VMS_DEMO_CAMERA=0 turns it off)" ;;
+esac
 # -p: honcho hands each process a PORT from this base; only web uses it (its own default would be 5000).
-exec .venv/bin/honcho start -f Procfile -p "${PORT:-8000}"
+exec .venv/bin/honcho start -f Procfile -p "${PORT:-8000}" "${processes[@]}"

@@ -1,4 +1,4 @@
-"""Starts and stops `tests/rtsp_server.py` (a real RTSP camera) as a subprocess, for fixtures and benchmarks."""
+"""Starts and stops `scripts/demo_camera.py` (a real RTSP camera) as a subprocess, for fixtures and benchmarks."""
 
 import select
 import socket
@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-SERVER = Path(__file__).with_name("rtsp_server.py")
+SERVER = Path(__file__).resolve().parents[1] / "scripts" / "demo_camera.py"
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-gi and GstRtspServer are Debian packages, not in .venv
 
 

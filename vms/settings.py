@@ -51,6 +51,13 @@ try:
     VMS_CAMERA_DENY_NETS = [ip_network(net, strict=False) for net in env.list("VMS_CAMERA_DENY_NETS", default=[])]
 except ValueError as exc:
     raise ImproperlyConfigured(f"VMS_CAMERA_DENY_NETS: {exc}") from exc
+# `make run`'s demo camera (scripts/demo_camera.py, the Procfile's `camera`), which create_demo adds to the demo
+# tenant as rtsp://127.0.0.1:<port>/demo. scripts/run.sh reads the same switch, so only these words are accepted.
+_demo_camera = env.str("VMS_DEMO_CAMERA", default="").strip().lower() or "true"
+if _demo_camera not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+    raise ImproperlyConfigured(f"VMS_DEMO_CAMERA must be 1/true/yes/on or 0/false/no/off, not {_demo_camera!r}")
+VMS_DEMO_CAMERA = _demo_camera in ("1", "true", "yes", "on")
+VMS_DEMO_CAMERA_PORT = env.int("VMS_DEMO_CAMERA_PORT", default=8554)
 METRICS_USER = env.str("METRICS_USER", default="metrics")
 METRICS_PASSWORD = env.str("METRICS_PASSWORD", default="")
 if not METRICS_PASSWORD and not DEBUG:

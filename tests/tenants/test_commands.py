@@ -4,7 +4,8 @@ import jwt
 import pytest
 from django.core.management import CommandError, call_command
 
-from tenants.catalogue import SCOPES
+from cameras.models import Camera
+from tenants.catalogue import FEATURES, SCOPES
 from tenants.models import Tenant
 
 from ..factories import UserFactory
@@ -114,3 +115,36 @@ def test_create_demo_replaces_an_admin_password_that_is_the_demo_users(client):
     out = run("create_demo", "--password", "demo-pass-123")
     assert not client.login(username="admin", password="demo-pass-123")
     assert client.login(username="admin", password=admin_password_of(out))
+
+
+def test_create_demo_adds_the_demo_camera_once_with_every_feature_of_the_plan(settings):
+    settings.VMS_DEMO_CAMERA, settings.VMS_DEMO_CAMERA_PORT = True, 8564
+    out = run("create_demo", "--password", "demo-pass-123")
+    assert "rtsp://127.0.0.1:8564/demo" in out
+    run("create_demo", "--password", "demo-pass-123")
+    [camera] = Camera.objects.filter(tenant_id="demo")
+    assert (camera.slug, camera.name, camera.rtsp_url, camera.fps) == (
+        "demo-street", "Demo street", "rtsp://127.0.0.1:8564/demo", 5
+    )  # fmt: skip
+    assert camera.features == list(FEATURES) == Tenant.objects.get(pk="demo").features
+    assert camera.enabled and camera.record
+
+    # A later run follows a new port and keeps what the operator changed.
+    Camera.objects.filter(pk=camera.pk).update(name="My street", features=["person"])
+    settings.VMS_DEMO_CAMERA_PORT = 8565
+    run("create_demo", "--password", "demo-pass-123")
+    camera.refresh_from_db()
+    assert (camera.name, camera.features, camera.rtsp_url) == ("My street", ["person"], "rtsp://127.0.0.1:8565/demo")
+
+
+def test_create_demo_with_the_demo_camera_off_leaves_cameras_alone(settings):
+    settings.VMS_DEMO_CAMERA = False
+    out = run("create_demo", "--password", "demo-pass-123")
+    assert "Demo camera" not in out
+    assert not Camera.objects.exists()
+    # Turned off after it was added: the camera stays as it is.
+    settings.VMS_DEMO_CAMERA, settings.VMS_DEMO_CAMERA_PORT = True, 8564
+    run("create_demo", "--password", "demo-pass-123")
+    settings.VMS_DEMO_CAMERA, settings.VMS_DEMO_CAMERA_PORT = False, 8565
+    run("create_demo", "--password", "demo-pass-123")
+    assert Camera.objects.get().rtsp_url == "rtsp://127.0.0.1:8564/demo"

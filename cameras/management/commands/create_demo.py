@@ -1,19 +1,32 @@
+"""The demo deployment `make run` starts with: the demo tenant, its user, a platform admin and the demo camera.
+
+It lives in `cameras` (not `tenants`) because it adds a camera, and tenants imports no app above it.
+"""
+
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from cameras.models import Camera
+from cameras.services import CameraLimitReached, save_new_camera
 from tenants.catalogue import FEATURES, SCOPES
 from tenants.models import Membership, Tenant
 from tenants.tokens import issue_access_token
 
+DEMO_CAMERA_ID = "demo-street"
+
 
 class Command(BaseCommand):
-    help = "Create (or refresh) the demo tenant, its operator user and a platform admin; print a token."
+    help = (
+        "Create (or refresh) the demo tenant, its operator user, a platform admin and (unless VMS_DEMO_CAMERA is off) "
+        "the demo camera; print a token."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", required=True, help="password of the demo tenant's user `demo`")
@@ -44,6 +57,8 @@ class Command(BaseCommand):
         demo.user_permissions.set(
             Permission.objects.filter(content_type__app_label__in=["cameras", "events", "playback"])
         )
+        if settings.VMS_DEMO_CAMERA:
+            self.add_demo_camera(tenant)
         if generated:
             # Alone on its line, and only now: it is stored nowhere else.
             self.stdout.write("Platform admin `admin` (Django admin, all tenants), new password:")
@@ -53,3 +68,23 @@ class Command(BaseCommand):
         self.stdout.write("Demo tenant user (SPA, API, admin of tenant 'demo'): demo / " + password)
         token = issue_access_token(tenant, SCOPES, timedelta(days=1))
         self.stdout.write(f"Demo token (24 h):\nexport JWT={token}")
+
+    def add_demo_camera(self, tenant: Tenant) -> None:
+        """The camera of scripts/demo_camera.py (the Procfile's `camera`) with every feature of the plan, once.
+
+        A later run only follows a changed VMS_DEMO_CAMERA_PORT; the operator's other edits stay.
+        """
+        url = f"rtsp://127.0.0.1:{settings.VMS_DEMO_CAMERA_PORT}/demo"
+        camera = tenant.cameras.filter(slug__iexact=DEMO_CAMERA_ID).first()
+        if camera is None:
+            camera = Camera(tenant=tenant, slug=DEMO_CAMERA_ID, name="Demo street", rtsp_url=url, fps=5)
+            camera.features = list(tenant.features)
+            try:
+                save_new_camera(camera)
+            except CameraLimitReached as exc:
+                self.stdout.write(f"Demo camera not added: {exc}")
+                return
+        elif camera.rtsp_url != url:
+            camera.rtsp_url = url
+            camera.save(update_fields=["rtsp_url", "updated_at"])
+        self.stdout.write(f"Demo camera `{camera.slug}` of tenant 'demo': {url} (VMS_DEMO_CAMERA=0 turns it off)")

@@ -1,8 +1,8 @@
-"""A real RTSP test camera: loops an H.264 MP4 forever without re-encoding.
+"""A real RTSP camera: loops an H.264 MP4 forever without re-encoding (`make run`'s demo camera, the tests' camera).
 
 Run with the system interpreter (python3-gi and GstRtspServer come from Debian, not from .venv):
 
-    /usr/bin/python3 tests/rtsp_server.py --port 8554 --mount /cam [--media FILE]
+    /usr/bin/python3 scripts/demo_camera.py --port 8554 --mount /demo [--media FILE]
 
 The file's access units are read once (qtdemux ! h264parse, SPS/PPS repeated before each IDR) and pushed
 into an appsrc at the file's frame rate with rewritten timestamps, so timestamps stay continuous across
