@@ -8,6 +8,7 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.functions import ExtractHour
 
@@ -87,6 +88,37 @@ def timeline(camera: Camera, day: date) -> list[dict]:
         }
         for row in hours
     ]
+
+
+# Recorded spans of a day, in one query: a segment opens a new span when it starts more than GAP_TOLERANCE after
+# every earlier segment has ended (gaps and islands: a running count of the openings numbers the spans). Segments
+# that start up to an hour before the day are read too, so a span running over midnight is clipped, not lost.
+SPANS_SQL = f"""
+WITH segment AS (
+    SELECT start, start + duration * interval '1 second' AS "end"
+    FROM {Segment._meta.db_table}
+    WHERE camera_id = %(camera)s AND start >= %(day_start)s - interval '1 hour' AND start < %(day_end)s
+      AND start + duration * interval '1 second' > %(day_start)s
+), opening AS (
+    SELECT start, "end",
+           CASE WHEN start - max("end") OVER earlier <= %(tolerance)s * interval '1 second' THEN 0 ELSE 1 END AS opens
+    FROM segment
+    WINDOW earlier AS (ORDER BY start ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+), numbered AS (
+    SELECT start, "end", sum(opens) OVER (ORDER BY start ROWS UNBOUNDED PRECEDING) AS span FROM opening
+)
+SELECT greatest(min(start), %(day_start)s), least(max("end"), %(day_end)s) FROM numbered GROUP BY span ORDER BY 1
+"""
+
+
+def recorded_spans(camera: Camera, day: date) -> list[dict]:
+    """The recorded [start, end] spans of `day` (UTC), oldest first, clipped to the day: a gap longer than
+    GAP_TOLERANCE between segments (as in the playlists' #EXT-X-DISCONTINUITY) separates two spans."""
+    day_start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    params = {"camera": camera.pk, "day_start": day_start, "day_end": day_start + 24 * HOUR, "tolerance": GAP_TOLERANCE}
+    with connection.cursor() as cursor:
+        cursor.execute(SPANS_SQL, params)
+        return [{"start": start, "end": end} for start, end in cursor.fetchall()]
 
 
 def playlist_offset(segments: list[IndexedSegment], moment: datetime) -> float | None:

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tenants.catalogue import FEATURES
@@ -55,12 +56,16 @@ class PipelineStateSerializer(serializers.ModelSerializer):
 
 
 class CameraDetailSerializer(CameraSerializer):
-    """One camera, plus its pipelines (record, detect) as operators see them: where, since when, last error."""
+    """A camera (in the list and alone), plus its pipelines (record, detect) as operators see them: where, since
+    when, last error. Views prefetch `pipelines`."""
 
     pipelines = serializers.SerializerMethodField()
 
     class Meta(CameraSerializer.Meta):
         fields = [*CameraSerializer.Meta.fields, "pipelines"]
 
+    @extend_schema_field(
+        serializers.DictField(child=PipelineStateSerializer(), help_text="By kind: record, detect (once started)")
+    )
     def get_pipelines(self, instance: Camera) -> dict[str, dict]:
         return {state.kind: PipelineStateSerializer(state).data for state in instance.pipelines.all()}

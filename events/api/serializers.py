@@ -14,10 +14,18 @@ class EventQuerySerializer(serializers.Serializer):
     camera_id = serializers.CharField(required=False, max_length=64)
     type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES), required=False)
     since = serializers.DateTimeField(required=False, help_text="ISO-8601; events at or after it")
+    until = serializers.DateTimeField(
+        required=False, help_text="ISO-8601; events before it (with `since`, later than since: a bounded window)"
+    )
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=MAX_LIMIT)
     before = serializers.CharField(
         required=False, max_length=40, help_text="Keyset cursor: the id of the last event of the previous page"
     )
+
+    def validate(self, attrs: dict) -> dict:
+        if "since" in attrs and "until" in attrs and attrs["until"] <= attrs["since"]:
+            raise serializers.ValidationError({"until": ["Must be later than since."]})
+        return attrs
 
 
 class EventIngestSerializer(serializers.Serializer):

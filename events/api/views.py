@@ -36,7 +36,8 @@ class EventIngestSchema(EventIngestSerializer):
 
 
 class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
-    """The tenant's events: query (newest first, keyset-paged by `before`) and ingest from external analytics."""
+    """The tenant's events: query (newest first, keyset-paged by `before`), one by id, and ingest from external
+    analytics."""
 
     queryset = Event.objects.all()
     serializer_class = EventIngestSerializer  # what OPTIONS describes (without one it was a 500)
@@ -62,6 +63,8 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             events = events.filter(type=params["type"])
         if "since" in params:
             events = events.filter(ts__gte=params["since"])
+        if "until" in params:
+            events = events.filter(ts__lt=params["until"])
         if "before" in params:
             cursor = self.get_queryset().filter(pk=params["before"]).values_list("ts", "id").first()
             if cursor is None:
@@ -74,6 +77,11 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             next_query = {**request.query_params.dict(), "before": page[-1]["id"]}
             headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
         return Response(page, headers=headers)
+
+    @extend_schema(responses={200: EventSerializer, **errors(404)})
+    def retrieve(self, request, pk: str):
+        """One event of the tenant (the console's event detail); another tenant's id is a 404."""
+        return Response(event_json(self.get_object()))
 
     @extend_schema(request=EventIngestSchema, responses={201: EventSerializer, **errors(400)})
     def create(self, request):

@@ -35,5 +35,10 @@ class TimelineView(PlaybackView):
         camera_id, day = query.validated_data["camera_id"], query.validated_data["date"]
         cameras = Camera.objects.for_principal(request.user).only("id", "tenant_id", "slug")
         camera = get_or_404(cameras, slug=camera_id)
-        body = {"camera_id": camera.slug, "date": day, "hours": playlists.timeline(camera, day)}
+        body = {
+            "camera_id": camera.slug,
+            "date": day,
+            "hours": playlists.timeline(camera, day),
+            "spans": playlists.recorded_spans(camera, day),
+        }
         return Response(TimelineSerializer(body).data)

@@ -141,3 +141,40 @@ def test_reading_needs_events_read(make_client, tenant_a):
     assert make_client(tenant_a, scopes=["cameras:read"]).get(EVENTS).status_code == 403
     assert make_client(tenant_a, scopes=["events:read"]).get(EVENTS).status_code == 200
     assert APIClient().get(EVENTS).status_code == 401
+
+
+def test_one_event_by_id_in_the_seed_schema_and_another_tenants_is_404(client_a, client_b, tenant_a, make_client):
+    event = EventFactory(tenant=tenant_a, ts=at(1), payload={"track_id": 7, "boxes": [[1, 2, 3, 4]]})
+    response = client_a.get(f"{EVENTS}/{event.id}")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert set(body) == SEED_FIELDS
+    assert (body["id"], body["ts"], body["payload"]) == (event.id, "2026-04-30T14:01:00.000Z", event.payload)
+    other = client_b.get(f"{EVENTS}/{event.id}")
+    assert other.status_code == 404
+    assert other.json()["code"] == "not_found"
+    assert client_a.get(f"{EVENTS}/evt-nope").status_code == 404
+    assert make_client(tenant_a, scopes=["cameras:read"]).get(f"{EVENTS}/{event.id}").status_code == 403
+
+
+def test_until_bounds_the_window_and_another_tenant_sees_none_of_it(client_a, client_b, tenant_a):
+    events = {m: EventFactory(tenant=tenant_a, ts=at(m)) for m in (1, 2, 3, 4)}
+    assert ids(client_a.get(EVENTS, {"until": "2026-04-30T14:03:00Z"})) == [events[2].id, events[1].id]  # ts < until
+    window = {"since": "2026-04-30T14:02:00Z", "until": "2026-04-30T16:04:00+02:00"}
+    assert ids(client_a.get(EVENTS, window)) == [events[3].id, events[2].id]
+    assert ids(client_a.get(EVENTS, {**window, "limit": 1, "before": events[3].id})) == [events[2].id]
+    assert ids(client_b.get(EVENTS, window)) == []
+    assert ids(client_b.get(EVENTS, {"until": "2026-05-01T00:00:00Z"})) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"until": "tomorrow"}, {"since": "2026-04-30T14:02:00Z", "until": "2026-04-30T14:02:00Z"},
+     {"since": "2026-04-30T14:02:00Z", "until": "2026-04-30T15:01:00+02:00"}],
+)  # fmt: skip
+def test_bad_until_or_until_not_after_since_is_400_naming_until(client_a, tenant_a, params):
+    response = client_a.get(EVENTS, params)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], set(body["fields"])) == ("invalid", {"until"})
+    assert body["detail"].startswith("until: ")

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from cameras.models import PipelineState, StatusChange
+from cameras.models import Camera, PipelineState, StatusChange
 from cameras.pipeline.status import set_status
 from cameras.pipeline.supervisor import report
 
@@ -23,8 +23,28 @@ def test_camera_detail_shows_its_pipelines_to_its_tenant_only(client_a, client_b
     assert record["detail"] == "stream ended (ffmpeg exit 1)"
     assert record["last_error"] == "" and record["since"].startswith(since.strftime("%Y-%m-%dT%H:%M"))
     assert body["id"] == "cam-front-01" and "rtsp_url" in body  # the seed's fields stay as they are
-    assert "pipelines" not in client_a.get("/v2/api/cameras").json()[0]
+    assert client_a.get("/v2/api/cameras").json()[0]["pipelines"] == body["pipelines"]  # the list shows them too
     assert client_b.get("/v2/api/cameras/cam-front-01").status_code == 404
+    assert client_b.get("/v2/api/cameras").json() == []
+
+
+@pytest.mark.parametrize("cameras", [1, 5])
+def test_camera_list_shows_every_cameras_pipelines_in_the_same_queries(
+    client_a, tenant_a, django_assert_num_queries, cameras
+):
+    for camera in CameraFactory.create_batch(cameras, tenant=tenant_a):
+        PipelineState.objects.create(camera=camera, kind="record", state="running", worker=f"rec {camera.pk}")
+        PipelineState.objects.create(camera=camera, kind="detect", state="failed", last_error="no model")
+    with django_assert_num_queries(3):  # the tenant, the cameras, all their pipelines
+        listed = client_a.get("/v2/api/cameras").json()
+    assert len(listed) == cameras
+    for camera in listed:
+        assert set(camera["pipelines"]) == {"record", "detect"}
+        assert camera["pipelines"]["record"]["worker"] == f"rec {Camera.objects.get(slug=camera['id']).pk}"
+        assert (camera["pipelines"]["detect"]["state"], camera["pipelines"]["detect"]["last_error"]) == (
+            "failed",
+            "no model",
+        )
 
 
 def test_status_changes_are_stored_once_per_transition_and_counted(client, settings, camera_a, tenant_b):

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -71,4 +71,45 @@ def test_query_count_does_not_grow_with_segments_or_hours(client_a, camera_a):
         SegmentFactory(camera=camera_a, start=HOUR + timedelta(hours=i % 20, seconds=2 * i))
     with CaptureQueriesContext(connection) as many:
         assert len(timeline(client_a).json()["hours"]) == 20
-    assert len(many) == len(few) <= 3
+    assert len(many) == len(few) <= 4  # the tenant, the camera, the hours, the spans
+
+
+def spans_of(response) -> list[tuple[datetime, datetime]]:
+    assert response.status_code == 200, response.json()
+    return [(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])) for s in response.json()["spans"]]
+
+
+def end_of(segment) -> datetime:
+    return segment.start + timedelta(seconds=segment.duration)
+
+
+def test_spans_merge_consecutive_segments_and_a_gap_starts_a_new_one(client_a, client_b, camera_a, record):
+    # 10:00: 6 segments, a 5 s gap after the 3rd (two spans), then 4 more after a 0.5 s one (within GAP_TOLERANCE).
+    gapped = record(camera_a, HOUR + timedelta(minutes=10), count=6, gap_after=3, gap=5)
+    joined = record(camera_a, end_of(gapped[-1]) + timedelta(seconds=0.5), count=4)
+    SegmentFactory(camera=CameraFactory(tenant=camera_a.tenant), start=HOUR)  # another camera: not in the spans
+
+    spans = spans_of(timeline(client_a))
+
+    assert spans == [(gapped[0].start, end_of(gapped[2])), (gapped[3].start, end_of(joined[-1]))]
+    assert timeline(client_b).status_code == 404
+
+
+def test_spans_are_clipped_to_the_day(client_a, camera_a):
+    day = HOUR - timedelta(hours=4)  # 2020-03-12 00:00
+    SegmentFactory(camera=camera_a, start=day - timedelta(seconds=1), duration=2.0)  # from the evening before
+    SegmentFactory(camera=camera_a, start=day + timedelta(seconds=1), duration=2.0)
+    SegmentFactory(camera=camera_a, start=day + timedelta(hours=24, seconds=-1), duration=2.0)  # into the next day
+    SegmentFactory(camera=camera_a, start=day - timedelta(seconds=10), duration=2.0)  # ends before the day
+
+    assert spans_of(timeline(client_a)) == [
+        (day, day + timedelta(seconds=3)),
+        (day + timedelta(hours=24, seconds=-1), day + timedelta(hours=24)),
+    ]
+    # The next day starts with the rest of that segment.
+    next_day = spans_of(timeline(client_a, date="2020-03-13"))
+    assert next_day == [(day + timedelta(hours=24), day + timedelta(hours=24, seconds=1))]
+
+
+def test_a_day_without_recordings_has_no_spans(client_a, camera_a):
+    assert timeline(client_a).json()["spans"] == []
