@@ -2,9 +2,12 @@
 
 from playwright.sync_api import expect
 
-from cameras.models import Camera
+from cameras.models import Camera, PipelineState
 
 from ..factories import CameraFactory
+from .conftest import ARTIFACTS
+
+RUNNING, FAILED = PipelineState.State.RUNNING, PipelineState.State.FAILED
 
 
 def test_lists_only_the_tenants_cameras_with_their_status(signed_in, camera_a, tenant_b, console_errors):
@@ -81,5 +84,48 @@ def test_fits_a_phone_screen(signed_in, camera_a, console_errors):
     row = signed_in.locator("tr[data-camera=cam-front-01]")
     expect(row.get_by_role("button", name="Edit")).to_be_visible()
     expect(row.locator(".mono.hide-sm")).to_be_hidden()
+    assert signed_in.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert console_errors == []
+
+
+def test_each_camera_shows_its_pipelines_state(signed_in, camera_a, tenant_a, console_errors):
+    yard = CameraFactory(tenant=tenant_a, slug="cam-yard", name="Yard")
+    lobby = CameraFactory(tenant=tenant_a, slug="cam-lobby", name="Lobby")
+    CameraFactory(tenant=tenant_a, slug="cam-dock", name="Dock", enabled=False)
+    behind = "falling behind: analysed 2.5 of 5 fps over the last 60 s, skipping 150 frames to stay live"
+    no_model = (
+        "detector model '/srv/models/yolo.onnx' cannot be loaded: FileNotFoundError: no such file; "
+        "object detection is off, motion events go on"
+    )
+    refused = "ffmpeg exited with 1: rtsp://viewer:***@10.0.0.5:554/stream: Connection refused"
+    for camera, kind, state, detail, last_error in [
+        (camera_a, "record", RUNNING, "", ""),
+        (camera_a, "detect", RUNNING, behind, ""),
+        (yard, "record", FAILED, "", refused),
+        (yard, "detect", RUNNING, f"{no_model}; {behind}", ""),
+        (lobby, "record", RUNNING, "", ""),
+        (lobby, "detect", RUNNING, "", ""),
+    ]:
+        PipelineState.objects.create(camera=camera, kind=kind, state=state, detail=detail, last_error=last_error)
+    signed_in.goto("/v2/#/cameras")
+
+    def badges(slug):
+        return signed_in.locator(f"tr[data-camera={slug}] .pipe")
+
+    expect(badges("cam-front-01")).to_have_text(["recording", "falling behind"])
+    expect(badges("cam-front-01").nth(1)).to_have_class("pipe pipe-warn")
+    expect(badges("cam-front-01").nth(1)).to_have_attribute("title", behind)
+    expect(badges("cam-yard")).to_have_text(["recording failed", "model missing", "falling behind"])
+    expect(badges("cam-yard").first).to_have_class("pipe pipe-failed")
+    expect(signed_in.locator("tr[data-camera=cam-yard] .pipe-error")).to_have_text(f"recording: {refused}")
+    expect(badges("cam-lobby")).to_have_text(["recording", "detecting"])
+    expect(badges("cam-lobby").first).to_have_class("pipe pipe-ok")
+    expect(signed_in.locator("tr[data-camera=cam-dock]")).to_contain_text("disabled")
+    expect(badges("cam-dock")).to_have_count(0)
+    signed_in.screenshot(path=ARTIFACTS / "cameras_pipelines_desktop.png", full_page=True)
+
+    # On a phone the state stays in view (the status column is the one kept).
+    signed_in.set_viewport_size({"width": 390, "height": 844})
+    expect(badges("cam-yard").first).to_be_visible()
     assert signed_in.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert console_errors == []

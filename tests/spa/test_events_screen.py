@@ -38,7 +38,7 @@ def test_an_ingested_event_appears_live_and_another_tenants_does_not(
     expect(card).to_contain_text("person")
     expect(card).to_contain_text("91%")
     expect(card).to_contain_text("Front gate")
-    expect(card).to_have_attribute("href", f"#/playback/cam-front-01?event={mine['id']}")
+    expect(card).to_have_attribute("href", f"#/event/{mine['id']}")
     expect(signed_in.locator(".state-empty")).to_have_count(0)
     # Both were published before this check; the other tenant's never reached this tenant's socket.
     expect(signed_in.locator(f"[data-event={other['id']}]")).to_have_count(0)
@@ -66,6 +66,10 @@ def test_filters_by_camera_type_and_time_apply_to_history_and_live_feed(
     vehicle = post_event(signed_in, make_token(tenant_a), "cam-yard", "vehicle")
     expect(signed_in.locator(f"[data-event={vehicle['id']}]")).to_be_visible()
     expect(signed_in.locator(".event")).to_have_count(1)
+    # The detail's older/newer buttons walk this filtered list.
+    expect(signed_in.locator(f"[data-event={vehicle['id']}]")).to_have_attribute(
+        "href", f"#/event/{vehicle['id']}?camera=cam-yard&type=vehicle"
+    )
     assert console_errors == []
 
 

@@ -1,4 +1,5 @@
-"""Login screen: a JWT from POST /v2/api/auth/token lands in localStorage.vms_v2_token; expiry sends back to login."""
+"""Login screen: the JWTs from POST /v2/api/auth/token land in localStorage (vms_v2_token, vms_v2_refresh); an
+expired token without a refresh token sends back to login (renewal: test_session.py)."""
 
 from playwright.sync_api import expect
 
@@ -17,6 +18,7 @@ def test_wrong_password_is_refused_then_login_opens_the_cameras(page, operator, 
     expect(page.locator("[data-tenant]")).to_have_text("tenant-a")
     assert page.url.endswith("/v2/#/cameras")
     assert page.evaluate("localStorage.getItem('vms_v2_token')").count(".") == 2
+    assert page.evaluate("localStorage.getItem('vms_v2_refresh')").count(".") == 2  # renews the session
     assert console_errors == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
 
 
@@ -31,7 +33,8 @@ def test_an_expired_token_sends_the_user_back_to_login(page, make_token, tenant_
 
 def test_sign_out_forgets_the_token(signed_in, console_errors):
     signed_in.goto("/v2/")
+    signed_in.evaluate("localStorage.setItem('vms_v2_refresh', 'a-refresh-token')")
     signed_in.click("[data-logout]")
     expect(signed_in.get_by_role("button", name="Sign in")).to_be_visible()
-    assert signed_in.evaluate("localStorage.getItem('vms_v2_token')") is None
+    assert signed_in.evaluate("[localStorage.vms_v2_token, localStorage.vms_v2_refresh]") == [None] * 2
     assert console_errors == []

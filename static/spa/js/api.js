@@ -1,5 +1,8 @@
-// The REST client of the SPA: the token in localStorage, one error type, this site's media URLs with ?token=.
+// The REST client of the SPA: the tokens in localStorage, one error type, this site's media URLs with ?token=.
 const TOKEN_KEY = "vms_v2_token";
+const REFRESH_KEY = "vms_v2_refresh";
+// The access token is renewed when this share of its life has passed.
+const REFRESH_AT = 0.8;
 
 /** A failed API call, carrying the server's {"detail","code","fields"} error shape. */
 export class ApiError extends Error {
@@ -31,13 +34,51 @@ export const session = {
     if (!data || (data.exp && data.exp * 1000 <= Date.now())) return null;
     return data;
   },
-  save(access) {
+  get refreshToken() {
+    return localStorage.getItem(REFRESH_KEY);
+  },
+  /** Milliseconds until the access token should be renewed (0 when due), or null without a refresh token. */
+  refreshDelay() {
+    const data = this.token && claims(this.token);
+    if (!this.refreshToken || !data?.exp) return null;
+    const issued = data.iat || data.exp - 60;
+    return Math.max(0, (issued + (data.exp - issued) * REFRESH_AT) * 1000 - Date.now());
+  },
+  save(access, refresh) {
     localStorage.setItem(TOKEN_KEY, access);
+    if (refresh) localStorage.setItem(REFRESH_KEY, refresh);
   },
   clear() {
     localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(REFRESH_KEY);
   },
 };
+
+let refreshing = null;
+
+/**
+ * Exchanges the refresh token for a new access token, one request at a time. Resolves true when the session goes
+ * on, false when it cannot (no refresh token, or the server refused it); rejects with ApiError(0) when the server
+ * cannot be reached, so a network blip does not end a session.
+ */
+export function refreshSession() {
+  refreshing ||= (async () => {
+    const refresh = session.refreshToken;
+    if (!refresh) return false;
+    try {
+      const { access } = await api("auth/refresh", { method: "POST", body: { refresh }, auth: false });
+      session.save(access);
+      window.dispatchEvent(new Event("vms:token-refreshed"));
+      return true;
+    } catch (err) {
+      if (err.status === 0) throw err;
+      return false;
+    }
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
 
 /** Ends the session and shows the login screen (an expired or refused token lands here). */
 export function signOut(reason) {
@@ -54,13 +95,16 @@ function query(params) {
   return text ? `?${text}` : "";
 }
 
-async function send(path, { method = "GET", body, params, auth = true } = {}) {
+function expired() {
+  signOut("Your session has expired. Please sign in again.");
+  return new ApiError(401, { detail: "Session expired.", code: "not_authenticated" });
+}
+
+async function send(path, options = {}, retried = false) {
+  const { method = "GET", body, params, auth = true } = options;
   const headers = { Accept: "application/json" };
   if (auth) {
-    if (!session.current()) {
-      signOut("Your session has expired. Please sign in again.");
-      throw new ApiError(401, { detail: "Session expired.", code: "not_authenticated" });
-    }
+    if (!session.current() && !(await refreshSession())) throw expired();
     headers.Authorization = `Bearer ${session.token}`;
   }
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -75,7 +119,11 @@ async function send(path, { method = "GET", body, params, auth = true } = {}) {
     throw new ApiError(0, { detail: "The server cannot be reached. Check the connection.", code: "network" });
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (response.status === 401 && auth) signOut("Your session has expired. Please sign in again.");
+  if (response.status === 401 && auth) {
+    // Refused although it looked valid (revoked, signing key changed): renew it once and try again.
+    if (!retried && (await refreshSession())) return send(path, options, true);
+    throw expired();
+  }
   if (!response.ok) throw new ApiError(response.status, data);
   return { data, response };
 }

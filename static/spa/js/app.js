@@ -1,6 +1,7 @@
 // The operator console: a hash router that mounts one screen at a time and tears the last one down.
-import { session, signOut } from "./api.js";
+import { refreshSession, session, signOut } from "./api.js";
 import { renderCameras } from "./views/cameras.js";
+import { renderEvent } from "./views/event.js";
 import { renderEvents } from "./views/events.js";
 import { renderLive } from "./views/live.js";
 import { renderLogin } from "./views/login.js";
@@ -10,6 +11,7 @@ const screens = {
   cameras: renderCameras,
   live: renderLive,
   events: renderEvents,
+  event: renderEvent,
   playback: renderPlayback,
 };
 
@@ -17,6 +19,9 @@ const root = document.getElementById("app");
 const topbar = document.querySelector(".topbar");
 let teardown = null;
 let signedOutReason = "";
+let mounting = 0;
+let refreshTimer = null;
+const EXPIRED = "Your session has expired. Please sign in again.";
 
 /** "#/playback/cam-1?event=evt-1" -> {name: "playback", arg: "cam-1", params: URLSearchParams}. */
 function parseHash() {
@@ -25,13 +30,38 @@ function parseHash() {
   return { name: name || "cameras", arg: decodeURIComponent(arg), params: new URLSearchParams(search) };
 }
 
-function mount() {
+/** Renews the access token before it expires (and again after each renewal); a refused renewal signs out. */
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const delay = session.refreshDelay();
+  if (delay === null) return;
+  refreshTimer = setTimeout(() => {
+    refreshSession().then(
+      (renewed) => renewed || signOut(EXPIRED),
+      () => {
+        refreshTimer = setTimeout(scheduleRefresh, 10000); // offline: try again soon
+      },
+    );
+  }, delay);
+}
+
+/** Whether a session exists, renewing an expired access token first (a page opened after a break). */
+async function ensureSession() {
+  if (session.current() || !session.refreshToken) return Boolean(session.current());
+  return refreshSession().catch(() => false);
+}
+
+async function mount() {
+  const ticket = ++mounting;
+  await ensureSession();
+  if (ticket !== mounting) return; // the route changed while the token was renewed
   if (teardown) teardown();
   teardown = null;
   root.replaceChildren();
   const claims = session.current();
   const route = parseHash();
   if (!claims) {
+    clearTimeout(refreshTimer);
     topbar.hidden = true;
     const reason = signedOutReason || (session.token ? "Your session has expired." : "");
     session.clear();
@@ -49,18 +79,21 @@ function mount() {
   for (const link of topbar.querySelectorAll("[data-nav]")) {
     link.classList.toggle("active", link.dataset.nav === route.name);
   }
+  scheduleRefresh();
   teardown = render(root, route) || null;
 }
 
 window.addEventListener("hashchange", mount);
 window.addEventListener("vms:signed-in", mount);
+window.addEventListener("vms:token-refreshed", scheduleRefresh);
 window.addEventListener("vms:signed-out", (event) => {
   signedOutReason = event.detail || "";
   mount();
 });
 topbar.querySelector("[data-logout]").addEventListener("click", () => signOut(""));
-// A token that expires while a screen stays open still sends the user back to login.
-setInterval(() => {
-  if (!topbar.hidden && !session.current()) signOut("Your session has expired. Please sign in again.");
+// A token that expired while timers slept (a suspended laptop) is renewed, or the user goes back to login; the
+// login screen keeps the route in the address, and signing in returns to it.
+setInterval(async () => {
+  if (!topbar.hidden && !(await ensureSession())) signOut(EXPIRED);
 }, 15000);
 mount();

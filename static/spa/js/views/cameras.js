@@ -1,4 +1,4 @@
-// Cameras: the tenant's list with live status, and a form that shows the server's field errors.
+// Cameras: the tenant's list with live status and pipeline state, and a form that shows the server's field errors.
 import { api, ApiError } from "../api.js";
 import { emptyState, errorState, h, loading, statusPill, toast } from "../ui.js";
 
@@ -113,22 +113,63 @@ function cameraForm(camera, onSaved, onCancel) {
   return form;
 }
 
+/**
+ * The camera's pipelines (the list's `pipelines`: {record, detect}) as badges [tone, label, detail]: recording,
+ * detecting, the detector's reported problems (its `detail`: a model that cannot be loaded, falling behind) and
+ * failures with their last error. None while the server sends no pipelines.
+ */
+function pipelineBadges({ record, detect } = {}) {
+  const badges = [];
+  if (record?.state === "failed") badges.push(["failed", "recording failed", record.last_error]);
+  else if (record?.state === "running" && record.detail) badges.push(["warn", "recording interrupted", record.detail]);
+  else if (record?.state === "running") badges.push(["ok", "recording", ""]);
+  if (detect?.state === "failed") badges.push(["failed", "detection failed", detect.last_error]);
+  else if (detect?.state === "running") {
+    const detail = detect.detail || "";
+    if (/model/i.test(detail)) badges.push(["warn", "model missing", detail]);
+    if (detail.includes("falling behind")) badges.push(["warn", "falling behind", detail]);
+    if (!detail) badges.push(["ok", "detecting", ""]);
+  }
+  return badges;
+}
+
+function pipelineState(camera) {
+  const badges = pipelineBadges(camera.pipelines || {});
+  if (!badges.length) return null;
+  const errors = badges.filter(([tone, , detail]) => tone === "failed" && detail);
+  return h(
+    "div",
+    { class: "pipelines" },
+    badges.map(([tone, label, detail]) =>
+      h("span", { class: `pipe pipe-${tone}`, title: detail || null, dataset: { pipe: label } }, label),
+    ),
+    errors.map(([, label, detail]) =>
+      h("small", { class: "pipe-error", title: detail }, `${label.replace(" failed", "")}: ${detail}`),
+    ),
+  );
+}
+
 function cameraRow(camera, { onEdit, onDelete }) {
   return h(
     "tr",
     { dataset: { camera: camera.id } },
     h("td", {}, h("strong", {}, camera.name), h("div", { class: "muted mono nowrap" }, camera.id)),
-    h("td", {}, statusPill(camera.enabled ? camera.status : "disabled")),
+    h("td", {}, statusPill(camera.enabled ? camera.status : "disabled"), pipelineState(camera)),
     h("td", { class: "mono hide-sm" }, camera.rtsp_url),
     h("td", { class: "hide-sm" }, camera.features.join(", ") || "—"),
     h("td", { class: "hide-sm" }, `${camera.fps} fps`, camera.record ? " · rec" : ""),
+    // The flex box inside the cell: a flex <td> stops being a table cell and drops out of the row's height.
     h(
       "td",
-      { class: "row-actions" },
-      h("a", { class: "btn btn-small", href: `#/live/${encodeURIComponent(camera.id)}` }, "Live"),
-      h("a", { class: "btn btn-small", href: `#/playback/${encodeURIComponent(camera.id)}` }, "Playback"),
-      h("button", { type: "button", class: "btn btn-small", onclick: () => onEdit(camera) }, "Edit"),
-      h("button", { type: "button", class: "btn btn-small btn-danger", onclick: () => onDelete(camera) }, "Delete"),
+      {},
+      h(
+        "div",
+        { class: "row-actions" },
+        h("a", { class: "btn btn-small", href: `#/live/${encodeURIComponent(camera.id)}` }, "Live"),
+        h("a", { class: "btn btn-small", href: `#/playback/${encodeURIComponent(camera.id)}` }, "Playback"),
+        h("button", { type: "button", class: "btn btn-small", onclick: () => onEdit(camera) }, "Edit"),
+        h("button", { type: "button", class: "btn btn-small btn-danger", onclick: () => onDelete(camera) }, "Delete"),
+      ),
     ),
   );
 }

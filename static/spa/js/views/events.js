@@ -6,17 +6,19 @@ import { cameraSelect, emptyState, errorState, formatTime, h, loading } from "..
 const TYPES = ["person", "vehicle", "license_plate", "motion"];
 const PAGE_SIZE = 25;
 
-function eventCard(event, cameraName) {
+function eventCard(event, cameraName, filters) {
   const noSnapshot = () => h("div", { class: "thumb thumb-empty" }, "No snapshot");
   const thumb = event.snapshot_url
     ? h("img", { class: "thumb", src: mediaUrl(event.snapshot_url), alt: `${event.type} snapshot`, loading: "lazy" })
     : noSnapshot();
   // A snapshot purged by retention is a 404: show the placeholder instead of a broken image.
   if (event.snapshot_url) thumb.addEventListener("error", () => thumb.replaceWith(noSnapshot()));
-  const href = `#/playback/${encodeURIComponent(event.camera_id)}?event=${encodeURIComponent(event.id)}`;
+  // The detail's older/newer buttons walk the list this card is in: its camera and type filters go along.
+  const scope = new URLSearchParams(Object.entries({ camera: filters.camera_id, type: filters.type }).filter(([, v]) => v));
+  const href = `#/event/${encodeURIComponent(event.id)}${scope.size ? `?${scope}` : ""}`;
   return h(
     "a",
-    { class: "event", href, dataset: { event: event.id }, title: "Play the recording of this event" },
+    { class: "event", href, dataset: { event: event.id }, title: "Open this event: its snapshot and recording" },
     thumb,
     h(
       "div",
@@ -61,7 +63,7 @@ export function renderEvents(root) {
   const seen = new Set();
 
   function add(events, { atTop = false } = {}) {
-    const cards = events.filter((e) => !seen.has(e.id)).map((e) => eventCard(e, cameraName));
+    const cards = events.filter((e) => !seen.has(e.id)).map((e) => eventCard(e, cameraName, filters));
     for (const e of events) seen.add(e.id);
     if (atTop) {
       for (const card of cards) card.classList.add("event-new");

@@ -1,50 +1,292 @@
-// Live view: the camera's live playlist (a sliding window of its newest segments), played through hls.js.
+// Live view: a grid of the tenant's cameras (1/4/9/16 a page) and one camera enlarged (#/live/<id>), each playing
+// the camera's live playlist (a sliding window of its newest segments) through hls.js. A tile streams only while it
+// is on screen: off screen, or in a hidden tab, its player is destroyed and the video emptied.
 import { api } from "../api.js";
 import { playHls } from "../player.js";
-import { cameraSelect, emptyState, errorState, h, loading, statusPill } from "../ui.js";
+import { subscribeEvents } from "../realtime.js";
+import { cameraSelect, emptyState, errorState, formatTime, h, loading, statusPill } from "../ui.js";
 
-export function renderLive(root, { arg }) {
-  const body = h("div", { class: "card" }, loading());
-  root.append(h("div", { class: "page-head" }, h("h1", {}, "Live view")), body);
-  let stop = () => {};
+const LAYOUTS = [1, 4, 9, 16];
+const LAYOUT_KEY = "vms_v2_live_layout";
+// A stream that failed (a camera not streaming yet, a token in its URL that expired) starts again after this.
+const RETRY_MS = 10000;
+// How often the tiles' "time ago" and status pills are brought up to date.
+const REFRESH_MS = 15000;
 
-  function show(camera) {
-    const video = h("video", { class: "video", controls: true, muted: true, playsinline: true, autoplay: true });
-    const notice = h("p", { class: "notice" }, "Waiting for video… Live video appears while the camera records.");
-    video.addEventListener("playing", () => {
-      notice.hidden = true;
-    });
-    body.replaceChildren(
-      h("div", { class: "toolbar" }, body.querySelector("select"), statusPill(camera.enabled ? camera.status : "disabled")),
-      h("div", { class: "player" }, video, notice),
-    );
-    stop = playHls(video, `/v2/hls/${encodeURIComponent(camera.id)}/live.m3u8`, {
+const liveUrl = (id) => `/v2/hls/${encodeURIComponent(id)}/live.m3u8`;
+
+/** Plays the camera's live playlist, starting again after a failure; returns stop(), which also empties the video. */
+function liveStream(video, cameraId, notice) {
+  let stopPlayer = () => {};
+  let timer = null;
+  const start = () => {
+    stopPlayer = playHls(video, liveUrl(cameraId), {
       onError: (message) => {
         notice.textContent = message;
         notice.hidden = false;
+        timer = setTimeout(start, RETRY_MS);
       },
     });
+  };
+  start();
+  return () => {
+    clearTimeout(timer);
+    stopPlayer();
+    video.removeAttribute("src");
+    video.load();
+  };
+}
+
+function liveVideo(className) {
+  const video = h("video", { class: className, muted: true, playsinline: true, autoplay: true });
+  video.muted = true; // the attribute alone does not mute an element made by script, and autoplay needs it
+  return video;
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
+function timeAgo(iso) {
+  const seconds = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}
+
+function cameraStatus(camera) {
+  return camera.enabled ? camera.status : "disabled";
+}
+
+/** One camera of the grid: its picture (a link to the enlarged view), name, status and last event. */
+function cameraTile(camera) {
+  const video = liveVideo("tile-video");
+  const notice = h("p", { class: "tile-notice" }, camera.enabled ? "Waiting for video…" : "Camera disabled");
+  video.addEventListener("playing", () => {
+    notice.hidden = true;
+  });
+  const pill = h("span", {}, statusPill(cameraStatus(camera)));
+  const lastEvent = h("span", { class: "tile-event" });
+  const el = h(
+    "article",
+    { class: "tile", dataset: { camera: camera.id } },
+    h(
+      "a",
+      { class: "tile-screen", href: `#/live/${encodeURIComponent(camera.id)}`, title: `Enlarge ${camera.name}` },
+      video,
+      notice,
+    ),
+    h("div", { class: "tile-info" }, h("strong", { class: "tile-name" }, camera.name), pill, lastEvent),
+  );
+  const tile = { el, camera, event: null, visible: false, stop: null };
+  tile.showEvent = (event) => {
+    if (event) tile.event = event;
+    if (!tile.event) {
+      lastEvent.replaceChildren(h("span", { class: "muted" }, "No events"));
+      return;
+    }
+    const { type, ts } = tile.event;
+    lastEvent.replaceChildren(
+      h("span", { class: `badge badge-${type}` }, type.replace("_", " ")),
+      h("time", { class: "muted", datetime: ts, title: formatTime(ts) }, timeAgo(ts)),
+    );
+  };
+  tile.showStatus = (current) => {
+    tile.camera = current;
+    pill.replaceChildren(statusPill(cameraStatus(current)));
+  };
+  /** Streams while the tile is on screen in a visible tab, and not otherwise. */
+  tile.sync = () => {
+    const wanted = tile.visible && !document.hidden && tile.camera.enabled;
+    if (wanted && !tile.stop) tile.stop = liveStream(video, camera.id, notice);
+    if (!wanted && tile.stop) {
+      tile.stop();
+      tile.stop = null;
+      notice.hidden = false;
+    }
+  };
+  return tile;
+}
+
+function layoutPicker(current, choose) {
+  return h(
+    "div",
+    { class: "layout-picker", role: "group", "aria-label": "Cameras per page" },
+    LAYOUTS.map((n) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: `btn btn-small${n === current ? " active" : ""}`,
+          "aria-pressed": String(n === current),
+          title: `${n} per page`,
+          dataset: { layout: n },
+          onclick: () => choose(n),
+        },
+        String(n),
+      ),
+    ),
+  );
+}
+
+function renderGrid(root, params) {
+  const asked = Number(params.get("layout"));
+  const saved = Number(localStorage.getItem(LAYOUT_KEY));
+  const layout = LAYOUTS.includes(asked) ? asked : LAYOUTS.includes(saved) ? saved : 4;
+  const go = (size, page) => {
+    window.location.hash = `#/live?layout=${size}&page=${page}`;
+  };
+  const choose = (size) => {
+    localStorage.setItem(LAYOUT_KEY, String(size));
+    go(size, 1);
+  };
+  const body = h("div", {}, h("div", { class: "card" }, loading()));
+  const feed = h("span", { class: "live-state", dataset: { state: "connecting" }, title: "New events" }, "Connecting…");
+  root.append(
+    h("div", { class: "page-head" }, h("h1", {}, "Live view"), h("div", { class: "head-tools" }, feed, layoutPicker(layout, choose))),
+    body,
+  );
+
+  const tiles = new Map();
+  const observer = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        const tile = tiles.get(entry.target.dataset.camera);
+        if (!tile) continue;
+        tile.visible = entry.isIntersecting;
+        tile.sync();
+      }
+    },
+    { threshold: 0.1 },
+  );
+  const onVisibility = () => tiles.forEach((tile) => tile.sync());
+  document.addEventListener("visibilitychange", onVisibility);
+  let closeFeed = () => {};
+  let timer = null;
+  let closed = false;
+
+  async function refresh() {
+    try {
+      const cameras = await api("cameras");
+      for (const camera of cameras) tiles.get(camera.id)?.showStatus(camera);
+    } catch {
+      // The tiles keep their last status; a lost session is handled by the API client.
+    }
+    tiles.forEach((tile) => tile.showEvent());
   }
 
   async function load() {
     try {
       const cameras = await api("cameras");
+      if (closed) return;
+      if (!cameras.length) {
+        body.replaceChildren(h("div", { class: "card" }, emptyState("No cameras yet", "Add a camera on the Cameras page first.")));
+        return;
+      }
+      const pages = Math.ceil(cameras.length / layout);
+      const page = Math.min(Math.max(1, parseInt(params.get("page"), 10) || 1), pages);
+      const shown = cameras.slice((page - 1) * layout, page * layout);
+      const grid = h("div", { class: "live-grid", dataset: { layout } });
+      for (const camera of shown) {
+        const tile = cameraTile(camera);
+        tiles.set(camera.id, tile);
+        grid.append(tile.el);
+      }
+      const pager =
+        pages > 1 &&
+        h(
+          "nav",
+          { class: "pager", "aria-label": "Pages" },
+          h("button", { type: "button", class: "btn btn-small", disabled: page === 1, onclick: () => go(layout, page - 1) }, "‹ Previous"),
+          h("span", { class: "muted" }, `Page ${page} of ${pages} · ${cameras.length} cameras`),
+          h("button", { type: "button", class: "btn btn-small", disabled: page === pages, onclick: () => go(layout, page + 1) }, "Next ›"),
+        );
+      body.replaceChildren(grid, pager || "");
+      tiles.forEach((tile) => observer.observe(tile.el));
+      // The last event of each camera shown, then each new one as it is pushed.
+      await Promise.all(
+        shown.map((camera) =>
+          api("events", { params: { camera_id: camera.id, limit: 1 } })
+            .then(([event]) => tiles.get(camera.id)?.showEvent(event))
+            .catch(() => tiles.get(camera.id)?.showEvent()),
+        ),
+      );
+      if (closed) return;
+      closeFeed = subscribeEvents(
+        (event) => {
+          const tile = tiles.get(event.camera_id);
+          if (tile && (!tile.event || event.ts >= tile.event.ts)) tile.showEvent(event);
+        },
+        (name) => {
+          feed.dataset.state = name;
+          feed.textContent = { live: "Events live", connecting: "Connecting…", offline: "Reconnecting…" }[name];
+        },
+      );
+      timer = setInterval(refresh, REFRESH_MS);
+    } catch (err) {
+      if (err.status !== 401) body.replaceChildren(h("div", { class: "card" }, errorState(err, load)));
+    }
+  }
+
+  load();
+  return () => {
+    closed = true;
+    clearInterval(timer);
+    closeFeed();
+    observer.disconnect();
+    document.removeEventListener("visibilitychange", onVisibility);
+    tiles.forEach((tile) => {
+      tile.visible = false;
+      tile.sync();
+    });
+  };
+}
+
+/** One camera, large, with a choice of camera and a way back to the grid. */
+function renderSingle(root, cameraId) {
+  const body = h("div", { class: "card" }, loading());
+  root.append(
+    h("div", { class: "page-head" }, h("h1", {}, "Live view"), h("a", { class: "btn", href: "#/live" }, "All cameras")),
+    body,
+  );
+  let stop = () => {};
+  let closed = false;
+
+  async function load() {
+    try {
+      const cameras = await api("cameras");
+      if (closed) return;
       if (!cameras.length) {
         body.replaceChildren(emptyState("No cameras yet", "Add a camera on the Cameras page first."));
         return;
       }
-      const current = cameras.find((c) => c.id === arg) || cameras[0];
-      const select = cameraSelect(cameras, { selected: current.id });
+      const camera = cameras.find((c) => c.id === cameraId) || cameras[0];
+      const select = cameraSelect(cameras, { selected: camera.id });
       select.addEventListener("change", () => {
         window.location.hash = `#/live/${encodeURIComponent(select.value)}`;
       });
-      body.replaceChildren(select);
-      show(current);
+      const video = liveVideo("video");
+      video.controls = true;
+      const notice = h("p", { class: "notice" }, "Waiting for video… Live video appears while the camera records.");
+      video.addEventListener("playing", () => {
+        notice.hidden = true;
+      });
+      body.replaceChildren(
+        h("div", { class: "toolbar" }, select, statusPill(cameraStatus(camera))),
+        h("div", { class: "player" }, video, notice),
+      );
+      stop = liveStream(video, camera.id, notice);
     } catch (err) {
       if (err.status !== 401) body.replaceChildren(errorState(err, load));
     }
   }
 
   load();
-  return () => stop();
+  return () => {
+    closed = true;
+    stop();
+  };
+}
+
+export function renderLive(root, { arg, params }) {
+  return arg ? renderSingle(root, arg) : renderGrid(root, params);
 }

@@ -1,4 +1,4 @@
-// Login: exchanges a username and password for a tenant-scoped JWT.
+// Login: exchanges a username and password for a tenant-scoped access JWT and the refresh JWT that renews it.
 import { api, ApiError, session } from "../api.js";
 import { h } from "../ui.js";
 
@@ -27,8 +27,9 @@ export function renderLogin(root, { reason = "" } = {}) {
     error.hidden = true;
     try {
       const tokens = await api("auth/token", { method: "POST", body: data, auth: false });
-      session.save(tokens.access);
-      // Setting the hash re-renders through the router; an existing hash (a deep link) needs the event.
+      session.save(tokens.access, tokens.refresh);
+      // Setting the hash re-renders through the router; an existing hash (a deep link, or the page the user was on
+      // when the session ended) needs the event.
       if (!window.location.hash) window.location.hash = "#/cameras";
       else window.dispatchEvent(new Event("vms:signed-in"));
     } catch (err) {

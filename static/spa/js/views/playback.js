@@ -1,27 +1,82 @@
-// Playback: pick a camera and a date, see the hours with recordings, play an hour or jump to an event.
+// Playback: pick a camera and a date; a day bar shows what was recorded and what happened, and a click or a drag
+// on it plays from that moment (hour playlists are swapped in the one player, the page never reloads).
 import { api, apiPage } from "../api.js";
 import { playHls } from "../player.js";
+import { clock, dayTimeline, HOUR_MS } from "../timeline.js";
 import { cameraSelect, emptyState, errorState, formatTime, h, loading, toast, utcDate } from "../ui.js";
 
-const HOURS = Array.from({ length: 24 }, (_, i) => String(i).padStart(2, "0"));
+// One bounded query for the day's markers, paged with `before`; a day with more events than this shows the newest.
+const MAX_EVENT_PAGES = 10;
+// What GET /v2/api/playback/event/{id} plays before an event; a marker's click does the same.
+const PRE_ROLL_MS = 5000;
 
-// The events API has no upper time bound: a past day is reached by paging back from now, so this many
-// pages (of 100) bound the walk; a day further back than that shows its recordings without markers.
-const MAX_EVENT_PAGES = 20;
-
-/** The events of one camera on one UTC day, oldest first, and whether the walk stopped before reaching them all. */
-async function dayEvents(cameraId, date) {
-  const dayStart = new Date(`${date}T00:00:00Z`);
-  const dayEnd = new Date(dayStart.getTime() + 86400000);
+/** The events of one camera on one UTC day, oldest first, and whether there were more than the pages read. */
+async function dayEvents(cameraId, dayStart) {
+  const params = {
+    camera_id: cameraId,
+    since: new Date(dayStart).toISOString(),
+    until: new Date(dayStart + 24 * HOUR_MS).toISOString(),
+    limit: 100,
+  };
   const events = [];
   let cursor = null;
   for (let pages = 0; pages < MAX_EVENT_PAGES; pages++) {
-    const page = await apiPage("events", { camera_id: cameraId, since: dayStart.toISOString(), limit: 100, before: cursor });
-    events.push(...page.items.filter((e) => new Date(e.ts) < dayEnd));
+    const page = await apiPage("events", { ...params, before: cursor });
+    events.push(...page.items);
     cursor = page.next;
     if (!cursor) break;
   }
   return { events: events.reverse(), truncated: Boolean(cursor) };
+}
+
+/**
+ * The day's recorded spans in ms. The timeline's `spans` are exact; an older server gives only each hour's
+ * recorded seconds, taken then as one span from the top of the hour (its gaps do not show).
+ */
+function recordedSpans(timeline, dayStart) {
+  if (Array.isArray(timeline.spans)) {
+    return timeline.spans.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) }));
+  }
+  return timeline.hours.map((hour) => {
+    const start = dayStart + hour.hour * HOUR_MS;
+    return { start, end: start + hour.seconds * 1000 };
+  });
+}
+
+/** The parts of `spans` within the hour starting at `start`. */
+function hourSpans(spans, start) {
+  return spans
+    .filter((s) => s.end > start && s.start < start + HOUR_MS)
+    .map((s) => ({ start: Math.max(s.start, start), end: Math.min(s.end, start + HOUR_MS) }));
+}
+
+/**
+ * Where moment `ms` plays: the recorded hour and the seconds into its playlist (recordings before `ms` in that
+ * hour; gaps take no playback time). A moment in a gap plays from the next recording, one after the last
+ * recording from shortly before its end. Gaps shorter than the server's tolerance (1 s) are not in `spans`,
+ * and a segment that crosses the hour belongs to the playlist of the hour it started in, so the offset can be
+ * off by up to one segment (2 s) there.
+ */
+function locate(spans, dayStart, ms) {
+  const last = spans[spans.length - 1];
+  if (!last) return null;
+  const next = spans.find((s) => s.end > ms);
+  const at = next ? Math.max(ms, next.start) : Math.max(last.start, last.end - 2000);
+  const hour = Math.floor((at - dayStart) / HOUR_MS);
+  const hourStart = dayStart + hour * HOUR_MS;
+  const offset = hourSpans(spans, hourStart).reduce((sum, s) => sum + Math.max(0, Math.min(s.end, at) - s.start), 0);
+  return { hour, at, offset: offset / 1000 };
+}
+
+/** The moment `seconds` into the playlist of the hour starting at `hourStart` (the inverse of locate). */
+function momentOf(spans, hourStart, seconds) {
+  let left = seconds * 1000;
+  const parts = hourSpans(spans, hourStart);
+  for (const s of parts) {
+    if (left <= s.end - s.start) return s.start + left;
+    left -= s.end - s.start;
+  }
+  return parts.length ? parts[parts.length - 1].end : hourStart;
 }
 
 export function renderPlayback(root, { arg, params }) {
@@ -31,58 +86,58 @@ export function renderPlayback(root, { arg, params }) {
 
   const video = h("video", { class: "video", controls: true, muted: true, playsinline: true });
   const notice = h("p", { class: "notice", hidden: true });
-  const caption = h("p", { class: "muted caption" }, "Choose an hour or an event to play.");
-  const hourBar = h("div", { class: "hours", role: "group", "aria-label": "Hours with recordings" });
-  const track = h("div", { class: "event-track", "aria-label": "Events in this hour" });
+  const caption = h("p", { class: "muted caption" }, "Click the bar or an event to play.");
   const eventList = h("ul", { class: "event-rows" });
+  // The day on screen: its spans, its hour playlists, and the hour the player has loaded.
+  let day = null;
+  let loadedHour = null;
 
-  function play(url, startAt, label) {
-    stop();
-    notice.hidden = true;
-    caption.textContent = label;
-    stop = playHls(video, url, {
-      startAt,
-      onError: (message) => {
-        notice.textContent = message;
-        notice.hidden = false;
-      },
-    });
+  function showNotice(message) {
+    notice.textContent = message;
+    notice.hidden = !message;
   }
 
-  /** Plays a GET /v2/api/playback/event/{id} answer: the event's hour playlist, from its offset. */
-  function playTarget(target, event) {
-    play(target.playlist_url, target.offset, `${event ? event.type : "Event"} · ${formatTime(target.ts)}`);
-    video.dataset.event = target.event_id;
-  }
-
-  async function playEvent(event) {
-    try {
-      playTarget(await api(`playback/event/${encodeURIComponent(event.id)}`), event);
-    } catch (err) {
-      notice.textContent = err.status === 404 ? "No recording covers this event." : err.message;
-      notice.hidden = false;
+  /** Plays from moment `ms` of the day: a seek within the loaded hour, else that hour's playlist from its offset. */
+  function seek(ms) {
+    const target = locate(day.spans, day.start, ms);
+    const hour = target && day.hours.get(target.hour);
+    if (!hour) {
+      showNotice("Nothing was recorded at this time.");
+      return;
     }
+    showNotice("");
+    caption.textContent = `${day.date} ${clock(target.at)} UTC`;
+    video.dataset.hour = String(target.hour).padStart(2, "0");
+    day.timeline.setTime(target.at);
+    if (loadedHour === target.hour) {
+      video.currentTime = target.offset;
+      video.play().catch(() => {});
+      return;
+    }
+    stop();
+    loadedHour = target.hour;
+    stop = playHls(video, hour.playlist_url, { startAt: target.offset, onError: showNotice });
   }
 
-  function showHour(hour, events) {
-    for (const cell of hourBar.children) cell.classList.toggle("active", Number(cell.dataset.hour) === hour.hour);
-    const inHour = events.filter((e) => new Date(e.ts).getUTCHours() === hour.hour);
-    track.replaceChildren(
-      ...inHour.map((e) => {
-        const d = new Date(e.ts);
-        const left = ((d.getUTCMinutes() * 60 + d.getUTCSeconds()) / 3600) * 100;
-        return h("button", {
-          type: "button",
-          class: "marker",
-          style: { left: `${left.toFixed(3)}%` },
-          title: `${e.type} · ${formatTime(e.ts)}`,
-          dataset: { event: e.id },
-          onclick: () => playEvent(e),
-        });
-      }),
-    );
+  // The playhead follows the video; at the end of an hour the next recorded one plays on.
+  video.addEventListener("timeupdate", () => {
+    // A player that is switching playlists has no frame of the new hour yet: keep the head where it was sent.
+    if (day && loadedHour !== null && video.readyState >= 2) day.timeline.setTime(momentOf(day.spans, day.start + loadedHour * HOUR_MS, video.currentTime));
+  });
+  video.addEventListener("ended", () => {
+    const next = day && day.spans.find((s) => s.start >= day.start + (loadedHour + 1) * HOUR_MS);
+    if (next) seek(next.start);
+  });
+
+  function playEvent(event) {
+    seek(Date.parse(event.ts) - PRE_ROLL_MS);
+    video.dataset.event = event.id;
+  }
+
+  function listEvents(events, { start, end }) {
+    const shown = events.filter((e) => Date.parse(e.ts) >= start && Date.parse(e.ts) < end);
     eventList.replaceChildren(
-      ...inHour.map((e) =>
+      ...shown.map((e) =>
         h(
           "li",
           {},
@@ -92,56 +147,52 @@ export function renderPlayback(root, { arg, params }) {
             h("span", { class: `badge badge-${e.type}` }, e.type.replace("_", " ")),
             ` ${formatTime(e.ts)} · ${Math.round(e.confidence * 100)}%`,
           ),
+          " ",
+          h("a", { href: `#/event/${encodeURIComponent(e.id)}`, class: "muted" }, "Details"),
         ),
       ),
     );
-    if (!inHour.length) eventList.replaceChildren(h("li", { class: "muted" }, "No events in this hour."));
+    if (!shown.length) eventList.replaceChildren(h("li", { class: "muted" }, "No events in this part of the day."));
   }
 
   async function loadDay(cameraId, date, target = null) {
     stop();
-    const day = h("div", { class: "day" }, loading("Loading the timeline…"));
-    body.querySelector(".day")?.replaceWith(day);
+    stop = () => {};
+    day = null;
+    loadedHour = null;
+    const box = h("div", { class: "day" }, loading("Loading the timeline…"));
+    body.querySelector(".day")?.replaceWith(box);
+    const dayStart = Date.parse(`${date}T00:00:00Z`);
     try {
       const [timeline, { events, truncated }] = await Promise.all([
         api("playback/timeline", { params: { camera_id: cameraId, date } }),
-        dayEvents(cameraId, date),
+        dayEvents(cameraId, dayStart),
       ]);
       // Another camera or date was picked meanwhile: that newer load owns the screen.
-      if (!day.isConnected) return;
-      if (truncated) toast("This day is too far back to mark all of its events.", "info");
-      const recorded = new Map(timeline.hours.map((hour) => [HOURS[hour.hour], hour]));
-      hourBar.replaceChildren(
-        ...HOURS.map((hh) => {
-          const hour = recorded.get(hh);
-          const count = events.filter((e) => new Date(e.ts).getUTCHours() === Number(hh)).length;
-          return h(
-            "button",
-            {
-              type: "button",
-              class: `hour${hour ? " has-video" : ""}${count ? " has-events" : ""}`,
-              disabled: !hour,
-              dataset: { hour: hh },
-              title: hour ? `${hh}:00 – ${count} event(s)` : `${hh}:00 – no recording`,
-              onclick: () => {
-                showHour(hour, events);
-                play(hour.playlist_url, 0, `${date} ${hh}:00 UTC`);
-              },
-            },
-            hh,
-          );
-        }),
-      );
-      if (!recorded.size) {
-        day.replaceChildren(emptyState("No recordings on this day", "Pick another date or camera."));
+      if (!box.isConnected) return;
+      if (truncated) toast("This day has more events than the bar can mark; the newest are shown.", "info");
+      const spans = recordedSpans(timeline, dayStart);
+      const bar = dayTimeline({
+        dayStart,
+        spans,
+        events,
+        onSeek: seek,
+        onEvent: playEvent,
+        onView: (view) => listEvents(events, view),
+      });
+      day = { date, start: dayStart, spans, hours: new Map(timeline.hours.map((hour) => [hour.hour, hour])), timeline: bar };
+      if (!spans.length) {
+        box.replaceChildren(bar.el, emptyState("No recordings on this day", "Pick another date or camera."));
         return;
       }
-      day.replaceChildren(hourBar, h("div", { class: "player" }, video, notice), caption, track, eventList);
-      const first = recorded.get(target ? HOURS[new Date(target.ts).getUTCHours()] : [...recorded.keys()][0]);
-      if (first) showHour(first, events);
-      if (target) playTarget(target, events.find((e) => e.id === target.event_id));
+      box.replaceChildren(bar.el, h("div", { class: "player" }, video, notice), caption, eventList);
+      if (target) {
+        const ts = Date.parse(target.ts);
+        bar.zoom(new Date(ts).getUTCHours());
+        playEvent({ id: target.event_id, ts: target.ts });
+      } else bar.setTime(spans[0].start);
     } catch (err) {
-      if (err.status !== 401 && day.isConnected) day.replaceChildren(errorState(err, () => loadDay(cameraId, date, target)));
+      if (err.status !== 401 && box.isConnected) box.replaceChildren(errorState(err, () => loadDay(cameraId, date, target)));
     }
   }
 
@@ -152,7 +203,7 @@ export function renderPlayback(root, { arg, params }) {
         body.replaceChildren(emptyState("No cameras yet", "Add a camera on the Cameras page first."));
         return;
       }
-      // A deep link to an event (from the Events page) opens its day and plays it from its offset.
+      // A deep link to an event (from the event's detail) opens its day and plays it from before it.
       const eventId = params.get("event") || "";
       const target = eventId ? await api(`playback/event/${encodeURIComponent(eventId)}`).catch(() => null) : null;
       const camera = cameras.find((c) => c.id === (target ? target.camera_id : arg)) || cameras[0];
