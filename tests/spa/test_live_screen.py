@@ -31,6 +31,8 @@ def test_a_camera_without_video_shows_it_is_waiting(signed_in, camera_a, console
     signed_in.wait_for_timeout(1500)
     assert signed_in.locator("video").evaluate("video => video.currentTime === 0 && video.readyState < 2")
     expect(signed_in.locator(".notice")).to_be_visible()
+    # Its live playlist stays empty: said in words, not as hls.js' error name.
+    expect(signed_in.locator(".notice")).to_have_text("No video yet: the camera is not streaming.", timeout=20_000)
     assert console_errors == []
 
 

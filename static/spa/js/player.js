@@ -24,7 +24,9 @@ export function playHls(video, url, { startAt = 0, onError = () => {} } = {}) {
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;
       const status = data.response?.code;
-      onError(status === 404 ? "No recording here yet." : `The video cannot be played (${data.details}).`);
+      // An empty playlist is a live one whose camera sends no video now (offline, or not started yet).
+      const nothingYet = status === 404 || data.details === "levelEmptyError";
+      onError(nothingYet ? "No video yet: the camera is not streaming." : `The video cannot be played (${data.details}).`);
       destroy();
     });
     hls.loadSource(source);
