@@ -9,19 +9,21 @@ from django.utils.html import format_html_join
 from tenants.admin import TenantScopedAdmin, admin_tenant_id
 from tenants.models import Tenant
 
+from .aim import AIM_FIELDS, InvalidAim, save_camera, validate_aim
 from .models import Camera, PipelineState, StatusChange
 from .rtsp import keep_stored_password, mask_credentials, validate_rtsp_url
 from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, plan_features, save_new_camera
 
 
 class CameraForm(forms.ModelForm):
-    """Shows the RTSP URL with its password masked; submitting the mask keeps the stored password."""
+    """Shows the RTSP URL with its password masked; submitting the mask keeps the stored password. The aim fields
+    (zones, masks, filters, lines, alert labels) are JSON, checked by cameras.aim.validate_aim."""
 
     confined_tenant_id: str | None = None  # set by CameraAdmin for a tenant's staff
 
     class Meta:
         model = Camera
-        fields = ["tenant", "slug", "name", "rtsp_url", "features", "fps", "enabled", "record"]
+        fields = ["tenant", "slug", "name", "rtsp_url", "features", "fps", "enabled", "record", *AIM_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,6 +45,13 @@ class CameraForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for field in AIM_FIELDS:  # an emptied box means the default, not null
+            if field in cleaned and cleaned[field] is None:
+                cleaned[field] = Camera._meta.get_field(field).get_default()
+        try:
+            validate_aim(cleaned)
+        except InvalidAim as exc:
+            self.add_error(exc.field.split(".")[0].split("[")[0], str(exc))
         if self.instance.pk is None:
             tenant = cleaned.get("tenant") or Tenant.objects.filter(pk=self.confined_tenant_id).first()
             if tenant is not None:
@@ -71,7 +80,7 @@ class CameraAdmin(TenantScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             obj.features = plan_features(obj.tenant, obj.features)
-            super().save_model(request, obj, form, change)
+            save_camera(obj, form.changed_data)
             return
         tenant_id = admin_tenant_id(request)
         if tenant_id is not None:

@@ -7,9 +7,15 @@ from tenants.catalogue import FEATURES
 from tenants.gate import TenantQuerySet
 from tenants.models import Tenant
 
+from .aim import DEFAULT_ALERT_LABELS
+
 # A camera id is also the Kalay `device`, a UDID such as KJKWJK: letters of either case, digits, inner - and _.
 CAMERA_ID = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?"
 camera_id_validator = RegexValidator(rf"^{CAMERA_ID}$", "Use 1-64 letters, digits and inner hyphens or underscores.")
+
+
+def default_alert_labels() -> list[str]:
+    return list(DEFAULT_ALERT_LABELS)
 
 
 class Camera(models.Model):
@@ -29,6 +35,15 @@ class Camera(models.Model):
     enabled = models.BooleanField(default=True)
     record = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
+    # The camera's aim (cameras/aim.py checks it): the detector polls these five, so changing them alone keeps
+    # `updated_at`, and with it the running pipeline.
+    zones = models.JSONField(default=list, blank=True, help_text="Named polygons an object can enter")
+    masks = models.JSONField(default=list, blank=True, help_text="Polygons where objects or motion are ignored")
+    filters = models.JSONField(default=dict, blank=True, help_text="Per label: min_score, min_area, max_area")
+    lines = models.JSONField(default=list, blank=True, help_text="Named segments whose crossings are counted")
+    alert_labels = models.JSONField(
+        default=default_alert_labels, blank=True, help_text="Labels whose events are alerts"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,4 +5,6 @@ EVENT_CATEGORIES: dict[str, int] = {
     "person": 2,
     "vehicle": 3,
     "license_plate": 4,
+    # payload: {"line", "direction": "a_to_b" | "b_to_a", "label", "track_id", "boxes", "frame"}
+    "line_crossing": 5,
 }

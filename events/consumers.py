@@ -1,4 +1,5 @@
-"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>]: every new event of the token's tenant, as {"v":2,"data":{…}}."""
+"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection]: every new event of
+the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}."""
 
 import asyncio
 import json
@@ -14,6 +15,8 @@ from tenants.catalogue import EVENTS_READ
 from tenants.gate import MissingScope, TenantPrincipal
 
 from .realtime import tenant_group
+
+FILTERS = ("camera_id", "zone", "severity")
 
 
 @database_sync_to_async
@@ -45,7 +48,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if principal is None:
             await self.close()  # before accept: the handshake is refused with HTTP 403
             return
-        self.camera_id = query.get("camera_id", [None])[0]
+        # An empty filter (`?zone=`) counts as absent, as in GET /v2/api/events.
+        self.camera_id, self.zone, self.severity = (query.get(key, [""])[0] or None for key in FILTERS)
         self.group = tenant_group(principal.tenant_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -71,7 +75,15 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(self.group, self.channel_name)
             await self.send_json({"type": "pong"})
 
+    def _wanted(self, event: dict) -> bool:
+        zones = event["payload"].get("zones")  # a list, unless an ingesting client sent something else
+        return (
+            (self.camera_id is None or event["camera_id"] == self.camera_id)
+            and (self.severity is None or event["severity"] == self.severity)
+            and (self.zone is None or (isinstance(zones, list) and self.zone in zones))
+        )
+
     async def events_created(self, message: dict) -> None:
         for event in message["events"]:
-            if self.camera_id is None or event["camera_id"] == self.camera_id:
+            if self._wanted(event):
                 await self.send_json({"v": 2, "data": event})

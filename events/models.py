@@ -12,6 +12,13 @@ def new_event_id() -> str:
     return f"evt-{secrets.token_hex(8)}"
 
 
+class Severity(models.TextChoices):
+    """Whether an event calls for attention (alert) or is only recorded (detection); see events.services."""
+
+    ALERT = "alert"
+    DETECTION = "detection"
+
+
 class Event(models.Model):
     """Something a detector saw on a camera, at `ts`. Written once; only `tags` change later.
 
@@ -35,6 +42,10 @@ class Event(models.Model):
     snapshot_url = models.CharField(max_length=500, blank=True, default="")
     trace_id = models.CharField(max_length=64)
     model_version = models.CharField(max_length=100, blank=True, default="")
+    # db_default, like snapshot's, for raw INSERTs that predate the column.
+    severity = models.CharField(
+        max_length=16, choices=Severity.choices, default=Severity.DETECTION, db_default=Severity.DETECTION
+    )
     ts = models.DateTimeField()
     tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     expires = models.DateTimeField()
@@ -54,6 +65,8 @@ class Event(models.Model):
                 name="event_tenant_camera_ts",
             ),
             models.Index(fields=["tenant", "type", "-ts", "-id"], name="event_tenant_type_ts"),
+            # The console's "alerts only" list.
+            models.Index(fields=["tenant", "severity", "-ts", "-id"], name="event_tenant_severity_ts"),
             models.Index(fields=["expires"], name="event_expires"),
             GinIndex(fields=["tags"], name="event_tags_gin"),
         ]

@@ -41,5 +41,6 @@ def event_json(event: Event) -> dict:
         "snapshot_url": shown_snapshot_url(event),
         "trace_id": event.trace_id,
         "model_version": event.model_version,
+        "severity": event.severity,
         "ts": iso_ms(event.ts),
     }

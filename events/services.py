@@ -18,7 +18,7 @@ from playback.paths import recordings_path
 from tenants.models import Tenant
 
 from .catalogue import EVENT_CATEGORIES
-from .models import Event
+from .models import Event, Severity
 from .realtime import publish_events
 
 MAX_TAGS = 20
@@ -59,6 +59,8 @@ def _check_fields(event: Event) -> None:
         raise InvalidEvent("confidence", "must be a number")
     if not 0 <= confidence <= 1:
         raise InvalidEvent("confidence", "must be between 0 and 1")
+    if event.severity not in Severity.values:
+        raise InvalidEvent("severity", f"must be one of: {', '.join(Severity.values)}")
     if not isinstance(event.ts, datetime) or timezone.is_naive(event.ts):
         raise InvalidEvent("ts", "must be a date-time with a time zone")
     if event.ts > timezone.now() + MAX_TS_AHEAD:
@@ -152,6 +154,7 @@ def _build_event(
     snapshot_url: str = "",
     trace_id: str | None = None,
     model_version: str = "",
+    severity: str = Severity.DETECTION,
     ts: datetime | None = None,
     tags: list[str] | None = None,
 ) -> Event:
@@ -166,11 +169,13 @@ def _build_event(
         snapshot_url=snapshot_url,
         trace_id=trace_id or str(uuid.uuid4()),
         model_version=model_version,
+        severity=severity,
         ts=ts or timezone.now(),
         tags=clean_tags([] if tags is None else tags),
     )
     _check_fields(event)
     event.confidence = float(confidence)
+    event.severity = Severity(event.severity).value
     event.event_id = EVENT_CATEGORIES[type]
     event.expires = expiry(tenant, event.ts)
     return event

@@ -4,6 +4,7 @@ events.serializers.event_json)."""
 from rest_framework import serializers
 
 from ..catalogue import EVENT_CATEGORIES
+from ..models import Severity
 
 MAX_LIMIT = 100
 
@@ -13,6 +14,8 @@ class EventQuerySerializer(serializers.Serializer):
 
     camera_id = serializers.CharField(required=False, max_length=64)
     type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES), required=False)
+    zone = serializers.CharField(required=False, max_length=64, help_text="Events whose object entered this zone")
+    severity = serializers.ChoiceField(choices=Severity.values, required=False)
     since = serializers.DateTimeField(required=False, help_text="ISO-8601; events at or after it")
     until = serializers.DateTimeField(
         required=False, help_text="ISO-8601; events before it (with `since`, later than since: a bounded window)"
@@ -38,6 +41,9 @@ class EventIngestSerializer(serializers.Serializer):
     snapshot_url = serializers.CharField(required=False, default="", allow_blank=True)
     trace_id = serializers.CharField(required=False, default=None, allow_null=True, help_text="Generated when absent")
     model_version = serializers.CharField(required=False, default="", allow_blank=True)
+    severity = serializers.CharField(
+        required=False, default=Severity.DETECTION.value, help_text="One of: " + ", ".join(Severity.values)
+    )
     ts = serializers.DateTimeField(required=False, default=None, allow_null=True, help_text="ISO-8601; now when absent")
     tags = serializers.ListField(child=serializers.CharField(), required=False, default=list)
 
@@ -51,10 +57,16 @@ class EventSerializer(serializers.Serializer):
     camera_id = serializers.CharField()
     type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES))
     confidence = serializers.FloatField(min_value=0, max_value=1)
-    payload = serializers.DictField(help_text="What the detector or the ingesting client attached (boxes, track_id)")
+    payload = serializers.DictField(
+        help_text="What the detector or the ingesting client attached (boxes, track_id; `zones` entered, when the "
+        "camera has zones; for line_crossing: line, direction, label, track_id, boxes, frame)"
+    )
     snapshot_url = serializers.CharField(
         allow_blank=True, help_text="/v2/hls/... (add ?token=) or the URL the ingesting client gave; empty for none"
     )
     trace_id = serializers.CharField()
     model_version = serializers.CharField(allow_blank=True)
+    severity = serializers.ChoiceField(
+        choices=Severity.values, help_text="alert: the label is one of the camera's alert labels (in an alert zone)"
+    )
     ts = serializers.DateTimeField(help_text="UTC with milliseconds, e.g. 2026-04-30T14:23:45.123Z")

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .counts import LineCountsView
 from .playback import EventPlaybackView
 from .views import EventViewSet
 
@@ -12,4 +13,6 @@ urlpatterns = [
     *router.urls,
     # The playback API's URL for an event, served by this app (it reads events).
     path("playback/event/<str:event_id>", EventPlaybackView.as_view(), name="event-playback"),
+    # A camera's line crossings (it reads events), under the cameras API.
+    path("cameras/<str:id>/counts", LineCountsView.as_view(), name="camera-counts"),
 ]

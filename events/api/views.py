@@ -9,7 +9,7 @@ from tenants.api.openapi import SPACE, errors
 from tenants.api.viewsets import TenantScopedMixin
 
 from ..catalogue import EVENT_CATEGORIES
-from ..models import Event
+from ..models import Event, Severity
 from ..serializers import event_json
 from ..services import MAX_TAGS, TAG_MAX_LENGTH, InvalidEvent, create_event
 from .serializers import EventIngestSerializer, EventQuerySerializer, EventSerializer
@@ -27,6 +27,7 @@ class EventIngestSchema(EventIngestSerializer):
 
     type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES))
     confidence = serializers.FloatField(min_value=0, max_value=1)
+    severity = serializers.ChoiceField(choices=Severity.values, required=False, default=Severity.DETECTION.value)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=TAG_MAX_LENGTH, validators=[RegexValidator(TAG_PATTERN)]),
         required=False,
@@ -61,6 +62,10 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             events = events.filter(camera_id=params["camera_id"])
         if "type" in params:
             events = events.filter(type=params["type"])
+        if "zone" in params:
+            events = events.filter(payload__zones__contains=[params["zone"]])
+        if "severity" in params:
+            events = events.filter(severity=params["severity"])
         if "since" in params:
             events = events.filter(ts__gte=params["since"])
         if "until" in params:

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 CAMERAS = "/v2/api/cameras"
 SCHEMA_FIELDS = {
     "id", "tenant_id", "name", "rtsp_url", "features", "fps", "enabled", "record", "status", "created_at", "updated_at",
+    "zones", "masks", "filters", "lines", "alert_labels",  # the camera's aim (issue 14)
 }  # fmt: skip
 
 

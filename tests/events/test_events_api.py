@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 EVENTS = "/v2/api/events"
 SEED_FIELDS = {
     "id", "tenant_id", "camera_id", "type", "confidence", "payload",
-    "snapshot_url", "trace_id", "model_version", "ts",
+    "snapshot_url", "trace_id", "model_version", "severity", "ts",
 }  # fmt: skip
 T0 = datetime(2026, 4, 30, 14, 0, tzinfo=UTC)
 
