@@ -3,7 +3,9 @@
 1. Raw: `model.predict` on frames taken from the stream (5 fps, 1280x720), back to back, one caller.
 2. Pipeline: the same frames through the detector's per-frame path (motion gate, YOLO + ByteTrack, track
    bookkeeping, snapshot JPEGs; events to an in-memory sink), interleaved with 1 on the same shared model;
-   ratio to raw.
+   ratio to raw. Twice: a camera without aim, and one with AIM (4 zones, 2 masks, 2 lines, filters). Then the
+   CPU per frame of the aim's parts (object masks, zones, lines, the motion mask), replayed on the detections
+   the model made, next to the model's own CPU per frame.
 3. Model throughput: `model.predict` from 8 threads at once (a detect worker's 8 cameras), each thread with
    a model of its own as ultralytics loads it (LATENCY mode, every inference on all cores), against the
    worker's one shared THROUGHPUT model; frames per second and CPU per frame, and their ratio.
@@ -14,7 +16,7 @@
    (still 10 s, moving 10 s), the cameras spread over its cycle as the cameras of a site are: what the gate
    is for. Frames per CPU-second are set against the shared model's own from 3.
 5. Latency: from a track's first frame to its event being handed to the sink (live runs), over all tracks
-   and over those written on their confirming frames (the others waited for a detection of MIN_CONFIDENCE).
+   and over those written on their confirming frames (the others waited for a detection of DEFAULT_MIN_SCORE).
 
     DEBUG=1 .venv/bin/python bench/detect.py [seconds per live run] [camera counts, e.g. 1,8,10,12]
 """
@@ -37,8 +39,9 @@ from django.conf import settings  # noqa: E402
 
 from bench.cpu import ffmpeg_children, proc_cpu  # noqa: E402
 from cameras.models import Camera  # noqa: E402
-from events.detection.detector import CONFIRM_HITS, MIN_CONFIDENCE, CameraDetector, Track  # noqa: E402
-from events.detection.vision import load_detector, read_frames  # noqa: E402
+from events.detection.aim import DEFAULT_MIN_SCORE, LineState, ZoneMembership, bottom_centre  # noqa: E402
+from events.detection.detector import CONFIRM_HITS, CameraDetector, Track  # noqa: E402
+from events.detection.vision import FEATURE_OF_LABEL, MotionGate, load_detector, read_frames  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tests.rtsp_camera import RtspCamera  # noqa: E402
 from tests.shared import DEMO_CLIP  # noqa: E402
@@ -46,6 +49,24 @@ from tests.shared import DEMO_CLIP  # noqa: E402
 FPS = 5
 LIVE_WARMUP_S = 5  # after the last camera started: its ffmpeg connected, the first frames through
 FEATURES = ["person", "vehicle", "motion"]
+# A busy camera's aim: 4 zones (one required, one alert), an object and a motion mask, 2 lines, filters.
+AIM = {
+    "zones": [
+        {"name": "left", "points": [[0, 0.4], [0.3, 0.4], [0.3, 1], [0, 1]]},
+        {"name": "middle", "points": [[0.25, 0.5], [0.6, 0.45], [0.75, 1], [0.2, 1]], "alert": True},
+        {"name": "right", "points": [[0.6, 0.4], [1, 0.4], [1, 1], [0.7, 1], [0.65, 0.8]]},
+        {"name": "street", "points": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]], "required": True},
+    ],
+    "masks": [
+        {"name": "sky", "points": [[0, 0], [1, 0], [1, 0.15], [0, 0.2]], "kind": "object"},
+        {"name": "sign", "points": [[0.85, 0.05], [0.98, 0.05], [0.98, 0.3], [0.85, 0.3]], "kind": "motion"},
+    ],
+    "filters": {"person": {"min_score": 0.45, "min_area": 0.002}, "vehicle": {"min_area": 0.01, "max_area": 0.9}},
+    "lines": [
+        {"name": "crossing", "a": [0.5, 0.7], "b": [0.5, 0.95], "direction": "both"},
+        {"name": "kerb", "a": [0.1, 0.75], "b": [0.9, 0.75], "direction": "a_to_b", "labels": ["person"]},
+    ],
+}
 CORES = os.cpu_count() or 1
 # 10 s of the demo's first frame held still, then its first 10 s of movement, at 10 fps with 2 s GOPs.
 HALF_STILL_FILTER = (
@@ -78,27 +99,105 @@ def grab(url: str, count: int) -> list:
     return frames
 
 
-def camera(url: str, slug: str) -> Camera:
-    return Camera(tenant=Tenant(id="bench"), slug=slug, rtsp_url=url, fps=FPS, features=FEATURES)
+def camera(url: str, slug: str, aim: dict | None = None) -> Camera:
+    return Camera(tenant=Tenant(id="bench"), slug=slug, rtsp_url=url, fps=FPS, features=FEATURES, **(aim or {}))
 
 
-def raw_and_pipeline_fps(url: str, frames: list) -> tuple[float, float]:
-    """Frames per second of bare `model.predict` and of the pipeline's per-frame path, on the same frames.
+class RecordingDetector(CameraDetector):
+    """Keeps what the model returned for each frame it ran on, and the model's CPU seconds."""
 
-    Interleaved frame by frame (two detectors on the shared model), so load from elsewhere hits both alike.
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[tuple[tuple[int, int], list[dict]]] = []
+        self.model_cpu = 0.0
+        track = self.detector.track
+
+        def recorded(image, labels):
+            cpu = time.process_time()
+            objects = track(image, labels)
+            self.model_cpu += time.process_time() - cpu
+            self.seen.append((image.shape[:2], objects))
+            return objects
+
+        self.detector.track = recorded
+
+
+def raw_and_pipeline_fps(url: str, frames: list) -> tuple[float, float, float, RecordingDetector]:
+    """Frames per second of bare `model.predict`, of the pipeline's per-frame path without aim and with AIM, on
+    the same frames; and the aimed pipeline (what its model saw, for aim_cpu).
+
+    Interleaved frame by frame (three detectors on the shared model), so load from elsewhere hits all alike.
     """
     raw_model = load_detector(settings.VMS_DETECTOR_MODEL).model
-    pipeline = CameraDetector(camera(url, "offline"), load_detector(settings.VMS_DETECTOR_MODEL), emit=lambda **_: None)
+    model = settings.VMS_DETECTOR_MODEL
+    plain = CameraDetector(camera(url, "offline"), load_detector(model), emit=lambda **_: None)
+    aimed = RecordingDetector(camera(url, "aimed", AIM), load_detector(model), emit=lambda **_: None)
     raw_model.predict(frames[0].image, verbose=False)
-    raw_s = pipeline_s = 0.0
+    raw_s = plain_s = aimed_s = 0.0
     for frame in frames:
         start = time.perf_counter()
         raw_model.predict(frame.image, verbose=False)
-        middle = time.perf_counter()
-        pipeline.process(frame)
-        pipeline_s += time.perf_counter() - middle
-        raw_s += middle - start
-    return len(frames) / raw_s, len(frames) / pipeline_s
+        raw_done = time.perf_counter()
+        plain.process(frame)
+        plain_done = time.perf_counter()
+        aimed.process(frame)
+        aimed_s += time.perf_counter() - plain_done
+        plain_s += plain_done - raw_done
+        raw_s += raw_done - start
+    return len(frames) / raw_s, len(frames) / plain_s, len(frames) / aimed_s, aimed
+
+
+def aim_cpu(pipeline: RecordingDetector, frames: list, repeats: int = 20) -> dict[str, float]:
+    """CPU milliseconds per frame of each part of the aim, replayed `repeats` times on the objects the model found
+    in each frame (as the detector applies them: per object, its track's zones and lines), and the model's own."""
+    aim = pipeline.aim
+    placed = [
+        [(FEATURE_OF_LABEL[o["label"]], o["track_id"], bottom_centre(o["box"], w, h)) for o in objects]
+        for (h, w), objects in pipeline.seen
+    ]
+    count = len(placed) * repeats
+
+    def timed(step) -> float:
+        cpu = time.process_time()
+        for _ in range(repeats):
+            step()
+        return (time.process_time() - cpu) / count * 1000
+
+    def masks() -> None:
+        for objects in placed:
+            for label, _, point in objects:
+                aim.masked(label, point)
+
+    def zones() -> None:
+        memberships: dict[int, ZoneMembership] = {}
+        for objects in placed:
+            for label, track_id, point in objects:
+                memberships.setdefault(track_id, ZoneMembership()).update(aim.zones_at(label, point))
+                aim.required(label)
+
+    def lines() -> None:
+        states: dict[int, LineState] = {}
+        for objects in placed:
+            for label, track_id, point in objects:
+                states.setdefault(track_id, LineState()).move(aim.lines_for(label), point)
+
+    images = [frame.image for frame in frames[: len(placed)]]
+
+    def gate(masks_: list) -> float:
+        motion = MotionGate(masks_)
+        cpu = time.process_time()
+        for image in images:
+            motion.update(image)
+        return (time.process_time() - cpu) / len(images) * 1000
+
+    return {
+        "object masks": timed(masks),
+        "zones": timed(zones),
+        "lines": timed(lines),
+        "motion mask (gate with - without)": gate(aim.motion_masks) - gate([]),
+        "model (YOLO + ByteTrack)": pipeline.model_cpu / len(placed) * 1000,
+        "objects per frame": sum(len(objects) for objects in placed) / len(placed),
+    }
 
 
 def predict_throughput(models: list, frames: list) -> tuple[float, float]:
@@ -141,7 +240,7 @@ def model_throughput(frames: list, callers: int) -> float:
 
 class TimedDetector(CameraDetector):
     """Keeps, per track's event, the seconds from its first frame to the event being written, and whether it
-    waited past its confirming frames for a detection of MIN_CONFIDENCE."""
+    waited past its confirming frames for a detection of DEFAULT_MIN_SCORE."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -209,7 +308,7 @@ def report_live(
                 )
         print(
             f"     {len(latencies) - len(confirmed)} tracks waited past their confirming frames for a detection of "
-            f"{MIN_CONFIDENCE}"
+            f"{DEFAULT_MIN_SCORE}"
         )
 
 
@@ -223,10 +322,17 @@ def main() -> None:
     server.start()
     try:
         frames = grab(server.url, 100)
-        raw, pipe = raw_and_pipeline_fps(server.url, frames)
+        raw, pipe, aimed_pipe, aimed = raw_and_pipeline_fps(server.url, frames)
         print(f"model {settings.VMS_DETECTOR_MODEL}, {len(frames)} frames 1280x720 from the stream, {CORES} cores")
         print(f"raw model.predict          {raw:6.1f} fps")
         print(f"pipeline (gate+track+jpeg) {pipe:6.1f} fps   ratio to raw {pipe / raw:.2f}  (target >= 0.9)")
+        print(
+            f"pipeline with aim          {aimed_pipe:6.1f} fps   ratio to raw {aimed_pipe / raw:.2f}  (target >= 0.9; "
+            "4 zones, 2 masks, 2 lines, filters)"
+        )
+        print("CPU per frame, ms:")
+        for part, value in aim_cpu(aimed, frames).items():
+            print(f"  {part:36s} {value:8.3f}")
         model_per_cpu = model_throughput(frames[:40], callers=8)
         report_live("demo RTSP stream, motion in every frame", server.url, counts, seconds, model_per_cpu)
         report_live(

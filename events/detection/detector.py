@@ -2,11 +2,15 @@
 
 One event per tracked object. A track's event is written once, as soon as ByteTrack has returned the track
 in CONFIRM_HITS frames (two frames: ~0.2-0.4 s at 5-10 fps, so a passing glimpse makes no event) and one of
-them scored at least MIN_CONFIDENCE, with the best of those frames: highest confidence, its box and a
-snapshot JPEG. Later frames do not change a written event. Its `ts` is the frame where the
-track was first seen. Vehicles of a camera with `license_plate` get one OCR pass on that best frame's
-crop; a readable plate becomes its own `license_plate` event. With `motion`, each motion episode (motion
-after at least MOTION_QUIET_S without any) is one `motion` event.
+them passed the camera's aim (events/detection/aim.py: outside object masks, within the label's filters,
+by default a score of at least 0.5, and inside a required zone when the label has any), with the best of
+those frames: highest confidence, its box and a snapshot JPEG. Later frames do not change a written event.
+Its `ts` is the frame where the track was first seen; it names the zones the track entered and is an alert
+or a detection (cameras.aim.is_alert). A track crossing one of the camera's lines in its direction gives one
+`line_crossing` event per line, with the frame of crossing. Every AIM_POLL_S the detector reads the camera's
+aim again and applies a change without reloading the model. Vehicles of a camera with `license_plate` get one
+OCR pass on that best frame's crop; a readable plate becomes its own `license_plate` event. With `motion`, each
+motion episode (motion after at least MOTION_QUIET_S without any) is one `motion` event.
 
 When the model cannot be loaded the runner reports it (pipeline state + log) and carries on with motion
 events only; recording is a separate pipeline and is not affected. A camera whose detector cannot keep up
@@ -26,11 +30,13 @@ import cv2
 import numpy as np
 from django.conf import settings
 
+from cameras.aim import AIM_FIELDS
 from cameras.models import Camera
 from cameras.pipeline import supervisor
 from playback.paths import new_snapshot, recordings_path
 
 from ..services import create_event
+from .aim import Aim, LineState, ZoneMembership, bottom_centre, box_area
 from .plates import read_plate
 from .vision import (
     FEATURE_CLASSES,
@@ -46,7 +52,7 @@ from .vision import (
 logger = logging.getLogger(__name__)
 
 CONFIRM_HITS = 2
-MIN_CONFIDENCE = 0.5  # a track's event waits until one of its detections is at least this sure
+AIM_POLL_S = 5.0  # how often a running detector reads its camera's aim again
 MOTION_QUIET_S = 10.0
 TRACK_FORGET_S = 60.0  # a track unseen this long is dropped (ByteTrack has long forgotten it too)
 PLATE_FEATURE = "license_plate"
@@ -74,6 +80,10 @@ class Track:
     box: list[int] = field(default_factory=list)
     image: np.ndarray | None = None  # the best frame, kept until the event is written
     emitted: bool = False
+    zones: ZoneMembership = field(default_factory=ZoneMembership)
+    lines: LineState = field(default_factory=LineState)
+    # Crossings seen before the track's event could be written, each with its frame: written with it.
+    pending: list[tuple[dict[str, Any], float, np.ndarray, float]] = field(default_factory=list)
 
 
 def detect_labels(features: list[str]) -> list[str]:
@@ -93,7 +103,9 @@ class CameraDetector:
         self.emit = emit
         self.labels = detect_labels(camera.features) if detector else []
         self.motion_events = "motion" in camera.features
-        self.gate = MotionGate()
+        self.aim = Aim.of(camera)
+        self.gate = MotionGate(self.aim.motion_masks)
+        self.aim_checked: float | None = None
         # Keyed by (track_id, label): ByteTrack may hand a lost track's id to an object of another class.
         self.tracks: dict[tuple[int, str], Track] = {}
         self.last_motion_mono: float | None = None
@@ -102,6 +114,7 @@ class CameraDetector:
 
     def process(self, frame: Frame) -> None:
         self.frames += 1
+        self._poll_aim(frame.mono)
         motion = self.gate.update(frame.image)
         if motion is None:
             return
@@ -120,6 +133,24 @@ class CameraDetector:
         payload = {"boxes": [box], "area": round(area, 4)}
         self._write("motion", min(1.0, area * 10), payload, frame.image, frame.ts, model_version="mog2")
 
+    def _poll_aim(self, now: float) -> None:
+        """Every AIM_POLL_S, read the camera's aim fields; recompile the rules when they changed."""
+        if self.camera.pk is None or (self.aim_checked is not None and now - self.aim_checked < AIM_POLL_S):
+            return
+        self.aim_checked = now
+        try:
+            row = Camera.objects.filter(pk=self.camera.pk).values(*AIM_FIELDS).first()
+        except Exception:  # a database hiccup keeps the rules in force; the next poll tries again
+            logger.exception("camera %s: cannot read its aim", self.camera)
+            return
+        if row is None or row == self.aim.source:
+            return
+        for name, value in row.items():
+            setattr(self.camera, name, value)
+        self.aim = Aim.of(self.camera)
+        self.gate.set_masks(self.aim.motion_masks)
+        logger.info("camera %s: aim changed, rules recompiled", self.camera)
+
     def _observe(self, frame: Frame, obj: dict[str, Any]) -> None:
         key = (obj["track_id"], obj["label"])
         track = self.tracks.get(key)
@@ -127,34 +158,81 @@ class CameraDetector:
             track = self.tracks[key] = Track(obj["track_id"], obj["label"], frame.ts, frame.mono, frame.mono)
         track.hits += 1
         track.last_mono = frame.mono
+        feature = FEATURE_OF_LABEL[track.label]
+        height, width = frame.image.shape[:2]
+        point = bottom_centre(obj["box"], width, height)
+        aim = self.aim
+        if aim.masked(feature, point):
+            return  # as if not seen here: no event, no zone, no crossing
+        here = aim.zones_at(feature, point)
+        if track.label in PLATE_LABELS and PLATE_FEATURE in self.camera.features:
+            here |= aim.zones_at(PLATE_FEATURE, point)  # its plate is where it is
+        track.zones.update(here)
+        for line, direction in track.lines.move(aim.lines_for(feature), point):
+            # The label of a crossing is the feature (what lines and counts are by); tags keep the class.
+            payload = {"line": line.name, "direction": direction, "label": feature, "track_id": track.track_id,
+                       "boxes": [obj["box"]]}  # fmt: skip
+            track.pending.append((payload, obj["confidence"], frame.image, frame.ts))
+        if not track.emitted:
+            required = aim.required(feature)
+            counts = aim.passes(feature, obj["confidence"], box_area(obj["box"], width, height)) and (
+                not required or bool(required & here & track.zones.inside)
+            )
+            if counts and obj["confidence"] > track.confidence:
+                track.confidence, track.box, track.image = obj["confidence"], obj["box"], frame.image
+            if track.hits >= CONFIRM_HITS and track.box:
+                self._emit_track(track)
         if track.emitted:
-            return
-        if obj["confidence"] > track.confidence:
-            track.confidence, track.box, track.image = obj["confidence"], obj["box"], frame.image
-        if track.hits >= CONFIRM_HITS and track.confidence >= MIN_CONFIDENCE:
-            self._emit_track(track)
+            self._write_crossings(track)
 
     def _emit_track(self, track: Track) -> None:
         feature = FEATURE_OF_LABEL[track.label]
         payload = {"track_id": track.track_id, "label": track.label, "boxes": [track.box]}
+        payload |= self._zones(track, feature)
         if feature in self.camera.features:
-            self._write(feature, track.confidence, payload, track.image, track.first_ts, tags=[track.label])
+            self._write(feature, track.confidence, payload, track.image, track.first_ts, tags=[track.label],
+                        severity=self.aim.severity(feature, track.zones.entered))  # fmt: skip
         if PLATE_FEATURE in self.camera.features and track.label in PLATE_LABELS:
             self._read_plate(track)
         track.emitted, track.image = True, None
+
+    def _zones(self, track: Track, label: str) -> dict[str, Any]:
+        """The payload's `zones` (only when the camera has zones)."""
+        return {"zones": self.aim.zone_names(label, track.zones.entered)} if self.aim.zones else {}
+
+    def _write_crossings(self, track: Track) -> None:
+        feature = FEATURE_OF_LABEL[track.label]
+        for payload, confidence, image, ts in track.pending:
+            self._write("line_crossing", confidence, {**payload, **self._zones(track, feature)}, image, ts,
+                        tags=[track.label], severity=self.aim.severity(feature, track.zones.entered))  # fmt: skip
+        track.pending.clear()
 
     def _read_plate(self, track: Track) -> None:
         x1, y1, x2, y2 = track.box
         if min(x2 - x1, y2 - y1) < PLATE_MIN_VEHICLE_PX:
             return  # too small to hold legible characters
+        height, width = track.image.shape[:2]
+        # The plate follows its vehicle: placed where the vehicle stands, in the zones it entered.
+        if self.aim.masked(PLATE_FEATURE, bottom_centre(track.box, width, height)):
+            return
+        required = self.aim.required(PLATE_FEATURE)
+        if required and not required & track.zones.entered:
+            return
         plate = read_plate(track.image[y1:y2, x1:x2])
         if plate is None:
             return
         box = [plate.box[0] + x1, plate.box[1] + y1, plate.box[2] + x1, plate.box[3] + y1]
+        limits = self.aim.filters.get(PLATE_FEATURE, {})
+        if not (
+            plate.confidence >= limits.get("min_score", 0)
+            and limits.get("min_area", 0) <= box_area(box, width, height) <= limits.get("max_area", 1)
+        ):
+            return
         payload = {"track_id": track.track_id, "label": track.label, "boxes": [box], "vehicle_box": track.box,
-                   "text": plate.text, "plate": plate.normalized}  # fmt: skip
+                   "text": plate.text, "plate": plate.normalized, **self._zones(track, PLATE_FEATURE)}  # fmt: skip
         version = f"{self.detector.version}+rapidocr"
-        self._write(PLATE_FEATURE, plate.confidence, payload, track.image, track.first_ts, [plate.normalized], version)
+        self._write(PLATE_FEATURE, plate.confidence, payload, track.image, track.first_ts, [plate.normalized], version,
+                    severity=self.aim.severity(PLATE_FEATURE, track.zones.entered))  # fmt: skip
 
     def _forget(self, now: float) -> None:
         for key in [key for key, t in self.tracks.items() if now - t.last_mono > TRACK_FORGET_S]:
@@ -169,6 +247,7 @@ class CameraDetector:
         ts: float,
         tags: list[str] | None = None,
         model_version: str | None = None,
+        severity: str | None = None,
     ) -> None:
         when = datetime.fromtimestamp(ts, UTC)
         # Snapshots are named by millisecond: objects first seen in the same frame must not share a file.
@@ -192,6 +271,7 @@ class CameraDetector:
             snapshot=snapshot if ok else "",
             trace_id=str(uuid.uuid4()),
             model_version=model_version or self.detector.version,
+            severity=severity or self.aim.severity(type_, ()),
             ts=when,
             tags=tags or [],
         )

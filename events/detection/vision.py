@@ -195,12 +195,31 @@ class MotionGate:
     """Background subtraction (MOG2) on a small grey copy of each frame.
 
     `update` returns the changed share of the picture and the changed region (x1, y1, x2, y2) in frame
-    pixels, or None when the change is below MOTION_MIN_AREA. Shadows are ignored.
+    pixels, or None when the change is below MOTION_MIN_AREA. Shadows are ignored, and so is change inside the
+    camera's motion masks (polygons in 0-1 frame coordinates): a swaying tree neither wakes the model nor makes
+    motion events. The share is still of the whole picture.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, masks: list[list[list[float]]] | None = None) -> None:
         self._subtractor = cv2.createBackgroundSubtractorMOG2(history=100, varThreshold=25, detectShadows=True)
         self._kernel = np.ones((3, 3), np.uint8)
+        self._masks = masks or []
+        self._keep: np.ndarray | None = None  # 1 where change counts, at the small size; None: everywhere
+
+    def set_masks(self, masks: list[list[list[float]]]) -> None:
+        self._masks, self._keep = masks or [], None
+
+    def _keep_for(self, shape: tuple[int, int]) -> np.ndarray | None:
+        if not self._masks:
+            return None
+        if self._keep is None or self._keep.shape != shape:
+            height, width = shape
+            keep = np.ones(shape, np.uint8)
+            scale = np.array([width, height], np.float64)
+            polygons = [np.round(np.array(points, np.float64) * scale).astype(np.int32) for points in self._masks]
+            cv2.fillPoly(keep, polygons, 0)
+            self._keep = keep
+        return self._keep
 
     def update(self, image: np.ndarray) -> tuple[float, list[int]] | None:
         height, width = image.shape[:2]
@@ -209,6 +228,9 @@ class MotionGate:
         grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
         mask = self._subtractor.apply(grey)
         mask = cv2.morphologyEx((mask == 255).astype(np.uint8), cv2.MORPH_OPEN, self._kernel)
+        keep = self._keep_for(mask.shape)
+        if keep is not None:
+            mask &= keep
         area = float(mask.mean())
         if area < MOTION_MIN_AREA:
             return None
