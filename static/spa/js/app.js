@@ -1,5 +1,6 @@
 // The operator console: a hash router that mounts one screen at a time and tears the last one down.
 import { refreshSession, session, signOut } from "./api.js";
+import { renderAim } from "./views/aim.js";
 import { renderCameras } from "./views/cameras.js";
 import { renderEvent } from "./views/event.js";
 import { renderEvents } from "./views/events.js";
@@ -13,6 +14,7 @@ const screens = {
   events: renderEvents,
   event: renderEvent,
   playback: renderPlayback,
+  aim: renderAim,
 };
 
 const root = document.getElementById("app");

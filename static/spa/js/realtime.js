@@ -1,8 +1,11 @@
-// The realtime event feed: /v2/ws/events?token=..., envelopes {"v":2,"data":{event}}, reconnect with backoff.
+// The realtime event feed: /v2/ws/events?token=...[&severity=&zone=&camera_id=], envelopes {"v":2,"data":{event}}, reconnect with backoff.
 import { session, signOut } from "./api.js";
 
-/** Calls onEvent(event) for each pushed event and onState("live"|"connecting"|"offline"); returns close(). */
-export function subscribeEvents(onEvent, onState) {
+/**
+ * Calls onEvent(event) for each pushed event and onState("live"|"connecting"|"offline"); returns close().
+ * `filters` (camera_id, zone, severity) are the server's: only matching events are pushed.
+ */
+export function subscribeEvents(onEvent, onState, filters = {}) {
   let socket = null;
   let closed = false;
   let retry = 1000;
@@ -15,7 +18,9 @@ export function subscribeEvents(onEvent, onState) {
     }
     onState("connecting");
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${window.location.host}/v2/ws/events?token=${encodeURIComponent(session.token)}`);
+    const query = new URLSearchParams({ token: session.token });
+    for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
+    socket = new WebSocket(`${scheme}://${window.location.host}/v2/ws/events?${query}`);
     socket.addEventListener("open", () => {
       retry = 1000;
       onState("live");

@@ -167,6 +167,7 @@ function cameraRow(camera, { onEdit, onDelete }) {
         { class: "row-actions" },
         h("a", { class: "btn btn-small", href: `#/live/${encodeURIComponent(camera.id)}` }, "Live"),
         h("a", { class: "btn btn-small", href: `#/playback/${encodeURIComponent(camera.id)}` }, "Playback"),
+        h("a", { class: "btn btn-small", href: `#/aim/${encodeURIComponent(camera.id)}`, title: "Zones, masks and lines" }, "Zones"),
         h("button", { type: "button", class: "btn btn-small", onclick: () => onEdit(camera) }, "Edit"),
         h("button", { type: "button", class: "btn btn-small btn-danger", onclick: () => onDelete(camera) }, "Delete"),
       ),

@@ -1,6 +1,7 @@
 // Event detail: the snapshot with the detector's boxes drawn over it, what was seen, the recording around it
 // (the playback API's 5 s before the event to POST_ROLL after) and the older / newer event of the same list.
 import { api, apiPage, mediaUrl } from "../api.js";
+import { aimLayer, directionText, drawAim, hasAim } from "../overlay.js";
 import { playHls } from "../player.js";
 import { errorState, formatTime, h, loading } from "../ui.js";
 
@@ -20,8 +21,9 @@ function isBox(box) {
 /**
  * The snapshot with its boxes: payload.boxes (and a plate's vehicle_box) are [x1, y1, x2, y2] pixels of
  * payload.frame {width, height} (else of the image itself), placed in percent so they scale with the image.
+ * The camera's zones, masks and lines (as configured now) are drawn under them.
  */
-function snapshotFigure(event) {
+function snapshotFigure(event, camera) {
   const payload = event.payload || {};
   const boxes = [
     ...(Array.isArray(payload.boxes) ? payload.boxes : []).filter(isBox).map((box) => ({ box, kind: event.type })),
@@ -55,7 +57,12 @@ function snapshotFigure(event) {
   else img.addEventListener("load", () => draw(img.naturalWidth, img.naturalHeight), { once: true });
   // A snapshot purged by retention is a 404: a placeholder instead of a broken image.
   img.addEventListener("error", noSnapshot, { once: true });
-  figure.append(img, overlay);
+  let aim = null;
+  if (hasAim(camera)) {
+    aim = aimLayer();
+    drawAim(aim, camera);
+  }
+  figure.append(img, aim || "", overlay);
   return figure;
 }
 
@@ -69,7 +76,9 @@ function facts(event, cameraName) {
     ["Track", payload.track_id ?? "—"],
     ["Label", payload.label || "—"],
     ["Model", event.model_version || "—"],
+    ["Severity", event.severity ? h("span", { class: `severity severity-${event.severity}` }, event.severity) : null],
     ["Zones", Array.isArray(payload.zones) && payload.zones.length ? payload.zones.join(", ") : null],
+    ["Line", payload.line ? `${payload.line} ${directionText(payload.direction)}` : null],
     ["Trace", h("span", { class: "mono" }, event.trace_id || "—")],
   ];
   return h(
@@ -112,7 +121,7 @@ async function newerThan(event, scope) {
 
 export function renderEvent(root, { arg: id, params }) {
   // Next/previous stay in the list the user came from (its camera and type filters travel in the address).
-  const scope = { camera_id: params.get("camera") || "", type: params.get("type") || "" };
+  const scope = { camera_id: params.get("camera") || "", type: params.get("type") || "", severity: params.get("severity") || "" };
   const suffix = params.toString() ? `?${params}` : "";
   const link = (event) => `#/event/${encodeURIComponent(event.id)}${suffix}`;
   const older = h("a", { class: "btn btn-small disabled", "aria-disabled": "true", "aria-label": "Older event" }, "‹ Older");
@@ -178,11 +187,12 @@ export function renderEvent(root, { arg: id, params }) {
     try {
       const [event, cameras] = await Promise.all([api(`events/${encodeURIComponent(id)}`), api("cameras")]);
       if (closed) return;
-      const cameraName = cameras.find((c) => c.id === event.camera_id)?.name || event.camera_id;
+      const camera = cameras.find((c) => c.id === event.camera_id);
+      const cameraName = camera?.name || event.camera_id;
       const kind = label(event.type);
       title.textContent = `${kind[0].toUpperCase()}${kind.slice(1)} · ${cameraName}`;
       body.replaceChildren(
-        h("div", { class: "detail" }, h("section", { class: "card" }, snapshotFigure(event)), h("section", { class: "card" }, facts(event, cameraName))),
+        h("div", { class: "detail" }, h("section", { class: "card" }, snapshotFigure(event, camera)), h("section", { class: "card" }, facts(event, cameraName))),
         clip(event),
       );
       const filters = Object.fromEntries(Object.entries(scope).filter(([, v]) => v));

@@ -3,7 +3,7 @@ import { api, apiPage, mediaUrl } from "../api.js";
 import { subscribeEvents } from "../realtime.js";
 import { cameraSelect, emptyState, errorState, formatTime, h, loading } from "../ui.js";
 
-const TYPES = ["person", "vehicle", "license_plate", "motion"];
+const TYPES = ["person", "vehicle", "license_plate", "line_crossing", "motion"];
 const PAGE_SIZE = 25;
 
 function eventCard(event, cameraName, filters) {
@@ -14,7 +14,10 @@ function eventCard(event, cameraName, filters) {
   // A snapshot purged by retention is a 404: show the placeholder instead of a broken image.
   if (event.snapshot_url) thumb.addEventListener("error", () => thumb.replaceWith(noSnapshot()));
   // The detail's older/newer buttons walk the list this card is in: its camera and type filters go along.
-  const scope = new URLSearchParams(Object.entries({ camera: filters.camera_id, type: filters.type }).filter(([, v]) => v));
+  const scope = new URLSearchParams(
+    Object.entries({ camera: filters.camera_id, type: filters.type, severity: filters.severity }).filter(([, v]) => v),
+  );
+  const zones = Array.isArray(event.payload?.zones) ? event.payload.zones : [];
   const href = `#/event/${encodeURIComponent(event.id)}${scope.size ? `?${scope}` : ""}`;
   return h(
     "a",
@@ -23,8 +26,14 @@ function eventCard(event, cameraName, filters) {
     h(
       "div",
       { class: "event-body" },
-      h("span", { class: `badge badge-${event.type}` }, event.type.replace("_", " ")),
+      h(
+        "span",
+        { class: "event-tags" },
+        h("span", { class: `badge badge-${event.type}` }, event.type.replace("_", " ")),
+        event.severity && h("span", { class: `severity severity-${event.severity}`, dataset: { severity: event.severity } }, event.severity),
+      ),
       h("strong", {}, cameraName(event.camera_id)),
+      zones.length > 0 && h("span", { class: "event-zones", title: "Zones entered" }, zones.join(", ")),
       h("span", { class: "muted" }, `${Math.round(event.confidence * 100)}% · ${formatTime(event.ts)}`),
     ),
   );
@@ -38,6 +47,7 @@ function readFilters(form) {
     type: data.get("type") || "",
     // The input is read as UTC, like every time the console shows.
     since: since ? new Date(`${since}Z`).toISOString() : "",
+    severity: data.get("severity") || "",
   };
 }
 
@@ -45,6 +55,7 @@ function matches(event, filters) {
   return (
     (!filters.camera_id || event.camera_id === filters.camera_id) &&
     (!filters.type || event.type === filters.type) &&
+    (!filters.severity || event.severity === filters.severity) &&
     (!filters.since || new Date(event.ts) >= new Date(filters.since))
   );
 }
@@ -91,7 +102,10 @@ export function renderEvents(root) {
   }
 
   function reload() {
+    const severity = filters.severity || "";
     filters = readFilters(form);
+    // The server pushes only alerts to an "alerts only" socket: a new filter needs a new socket.
+    if (filters.severity !== severity) subscribe();
     cursor = null;
     seen.clear();
     list.replaceChildren();
@@ -103,15 +117,21 @@ export function renderEvents(root) {
   form.addEventListener("change", reload);
   form.addEventListener("submit", (event) => event.preventDefault());
 
-  const close = subscribeEvents(
-    (event) => {
-      if (matches(event, filters)) add([event], { atTop: true });
-    },
-    (name) => {
-      state.dataset.state = name;
-      state.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[name];
-    },
-  );
+  let closeFeed = () => {};
+  function subscribe() {
+    closeFeed();
+    closeFeed = subscribeEvents(
+      (event) => {
+        if (matches(event, filters)) add([event], { atTop: true });
+      },
+      (name) => {
+        state.dataset.state = name;
+        state.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[name];
+      },
+      { severity: filters.severity },
+    );
+  }
+  subscribe();
 
   api("cameras")
     .then((cameras) => {
@@ -125,11 +145,12 @@ export function renderEvents(root) {
           TYPES.map((t) => h("option", { value: t }, t.replace("_", " "))),
         ),
         h("label", { class: "inline" }, "Since (UTC)", h("input", { type: "datetime-local", name: "since", step: 1 })),
+        h("label", { class: "check alerts-only" }, h("input", { type: "checkbox", name: "severity", value: "alert" }), "Alerts only"),
       );
       reload();
     })
     .catch((err) => {
       if (err.status !== 401) body.replaceChildren(errorState(err, () => window.location.reload()));
     });
-  return close;
+  return () => closeFeed();
 }

@@ -2,6 +2,7 @@
 // the camera's live playlist (a sliding window of its newest segments) through hls.js. A tile streams only while it
 // is on screen: off screen, or in a hidden tab, its player is destroyed and the video emptied.
 import { api } from "../api.js";
+import { aimLayer, drawAim, fitOverlay, hasAim } from "../overlay.js";
 import { playHls } from "../player.js";
 import { subscribeEvents } from "../realtime.js";
 import { cameraSelect, emptyState, errorState, formatTime, h, loading, statusPill } from "../ui.js";
@@ -241,7 +242,7 @@ function renderGrid(root, params) {
   };
 }
 
-/** One camera, large, with a choice of camera and a way back to the grid. */
+/** One camera, large (with its zones, masks and lines over the picture), a choice of camera, a way back to the grid. */
 function renderSingle(root, cameraId) {
   const body = h("div", { class: "card" }, loading());
   root.append(
@@ -270,11 +271,26 @@ function renderSingle(root, cameraId) {
       video.addEventListener("playing", () => {
         notice.hidden = true;
       });
+      const layer = hasAim(camera) && aimLayer();
+      const unfit = layer ? fitOverlay(layer, video) : () => {};
+      if (layer) drawAim(layer, camera);
+      const showZones =
+        layer &&
+        h(
+          "label",
+          { class: "check" },
+          h("input", { type: "checkbox", name: "zones", checked: true, onchange: (event) => (layer.hidden = !event.target.checked) }),
+          "Zones",
+        );
+      const stopStream = liveStream(video, camera.id, notice);
+      stop = () => {
+        unfit();
+        stopStream();
+      };
       body.replaceChildren(
-        h("div", { class: "toolbar" }, select, statusPill(cameraStatus(camera))),
-        h("div", { class: "player" }, video, notice),
+        h("div", { class: "toolbar" }, select, statusPill(cameraStatus(camera)), showZones),
+        h("div", { class: "player" }, video, layer, notice),
       );
-      stop = liveStream(video, camera.id, notice);
     } catch (err) {
       if (err.status !== 401) body.replaceChildren(errorState(err, load));
     }
