@@ -1,5 +1,6 @@
 """WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection]: every new event of
-the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}."""
+the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}; and the tenant's export jobs'
+progress as {"type":"export","data":{…}}."""
 
 import asyncio
 import json
@@ -13,8 +14,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from tenants.auth import principal_from_token
 from tenants.catalogue import EVENTS_READ
 from tenants.gate import MissingScope, TenantPrincipal
-
-from .realtime import tenant_group
+from tenants.groups import tenant_group
 
 FILTERS = ("camera_id", "zone", "severity")
 
@@ -82,6 +82,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             and (self.severity is None or event["severity"] == self.severity)
             and (self.zone is None or (isinstance(zones, list) and self.zone in zones))
         )
+
+    async def export_progress(self, message: dict) -> None:
+        """An export job of the tenant changed (state, progress): {"type": "export", "data": <job>}."""
+        await self.send_json({"type": "export", "data": message["export"]})
 
     async def events_created(self, message: dict) -> None:
         for event in message["events"]:

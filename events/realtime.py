@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from channels.layers import get_channel_layer
 
+from tenants.groups import tenant_group
+
 from .models import Event
 from .serializers import event_json
 
@@ -23,10 +25,6 @@ EVENTS_MESSAGE_TYPE = "events.created"  # handled by EventsConsumer.events_creat
 EVENTS_PER_MESSAGE = 100
 FLUSH_TIMEOUT_S = 5.0
 BATCH_SIZE = 20  # concurrent sends; well under channels-redis' connection pool
-
-
-def tenant_group(tenant_id: str) -> str:
-    return f"tenant.{tenant_id}"
 
 
 class _Sender:

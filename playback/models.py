@@ -29,3 +29,61 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class Export(models.Model):
+    """A job that turns a time range of one or more cameras into MP4 files (one per camera, `-c copy`).
+
+    `expires` is when retention deletes it; a `legal_hold` export is never deleted, and neither are the recorded
+    segments of its cameras and range.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="exports", db_index=False)
+    name = models.CharField(max_length=200, blank=True)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
+    error = models.TextField(blank=True)
+    legal_hold = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["tenant", "-id"], name="export_tenant_newest")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.name or self.state})"
+
+
+class ExportFile(models.Model):
+    """One camera's MP4 of an export; `path` (relative to VMS_RECORDINGS_ROOT) is set only once it is complete."""
+
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="files")
+    # Kept when the camera is deleted: a held export outlives it.
+    camera = models.ForeignKey(Camera, on_delete=models.SET_NULL, null=True, related_name="+")
+    camera_slug = models.CharField(max_length=64)
+    path = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True)
+    duration = models.FloatField(null=True, help_text="seconds")
+    gaps = models.JSONField(default=list, help_text='[{"start": ISO, "end": ISO}] without recording in the range')
+    progress = models.PositiveSmallIntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_lookup = "export__tenant_id"
+
+    class Meta:
+        ordering = ["export", "camera_slug"]
+
+    def __str__(self) -> str:
+        return f"{self.export_id}/{self.camera_slug}.mp4"

@@ -17,7 +17,7 @@ from tenants.gate import TenantPrincipal
 
 from . import paths, playlists, snapshots
 from .media import IMMUTABLE, NO_CACHE, PLAYLIST_TYPE, media_view, principal_for, serve_file
-from .models import Segment
+from .models import Export, ExportFile, Segment
 
 PLAYBACK_SCOPES = (PLAYBACK_READ,)
 EVENT_SNAPSHOT_SCOPES = (PLAYBACK_READ, EVENTS_READ)
@@ -71,3 +71,21 @@ def hour_file(request: HttpRequest, camera: str, day: str, hour: str, name: str)
 def latest_snapshot(request: HttpRequest, camera: str) -> HttpResponse:
     principal = principal_for(request, PLAYBACK_SCOPES)
     return serve_file(request, snapshots.latest_frame(_camera(principal, camera)), "image/jpeg", NO_CACHE)
+
+
+@media_view
+def export_file(request: HttpRequest, export_id: str, camera: str) -> HttpResponse:
+    """A finished export's MP4, as an attachment; its SHA-256 in `X-Content-SHA256`. Signed URL or token."""
+    principal = principal_for(request, PLAYBACK_SCOPES)
+    file = (
+        ExportFile.objects.for_principal(principal)
+        .filter(export_id=int(export_id), camera_slug=camera, export__state=Export.State.DONE)
+        .exclude(path="")
+        .first()
+    )
+    if file is None:
+        raise Http404("No such export file.")
+    response = serve_file(request, paths.recordings_path(file.path), "video/mp4", "private, no-cache")
+    response["Content-Disposition"] = f'attachment; filename="export-{export_id}-{camera}.mp4"'
+    response["X-Content-SHA256"] = file.sha256
+    return response

@@ -26,6 +26,12 @@ class Tenant(models.Model):
     )
     event_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
     recording_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
+    max_export_seconds = models.PositiveIntegerField(
+        default=86400, validators=[MinValueValidator(1)], help_text="The longest range one export may cover"
+    )
+    export_retention_days = models.PositiveIntegerField(
+        default=7, validators=[MinValueValidator(1)], help_text="How long a finished export is kept (unless held)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

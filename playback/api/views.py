@@ -1,16 +1,36 @@
-"""Playback API: which hours of a day have recordings (the event's own playback view is in events.api)."""
+"""Playback API: which hours of a day have recordings (the event's own playback view is in events.api), and export
+jobs (/v2/api/exports)."""
 
-from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras.models import Camera
 from tenants.api.openapi import errors
-from tenants.catalogue import PLAYBACK_READ
+from tenants.api.viewsets import TenantScopedMixin
+from tenants.catalogue import EXPORTS_WRITE, PLAYBACK_READ
+from tenants.models import Tenant
 
 from .. import playlists
-from .serializers import TimelineQuerySerializer, TimelineSerializer
+from ..exports import delete_export, expires_for, segments_in_range
+from ..models import Export, ExportFile, Segment
+from ..tasks import run_export_task
+from .serializers import (
+    ExportChangeSerializer,
+    ExportCreateSerializer,
+    ExportQuerySerializer,
+    ExportSerializer,
+    TimelineQuerySerializer,
+    TimelineSerializer,
+    export_json,
+)
 
 
 def get_or_404(queryset, **filters):
@@ -42,3 +62,79 @@ class TimelineView(PlaybackView):
             "spans": playlists.recorded_spans(camera, day),
         }
         return Response(TimelineSerializer(body).data)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ExportQuerySerializer], responses={200: ExportSerializer(many=True), **errors(400)}),
+    create=extend_schema(request=ExportCreateSerializer, responses={202: ExportSerializer, **errors(400)}),
+    retrieve=extend_schema(responses={200: ExportSerializer, **errors(404)}),
+    partial_update=extend_schema(request=ExportChangeSerializer, responses={200: ExportSerializer, **errors(400, 404)}),
+    destroy=extend_schema(responses={204: None, **errors(404)}),
+)
+class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    """The tenant's export jobs: reading needs playback:read, starting, holding and deleting exports:write."""
+
+    queryset = Export.objects.all()
+    serializer_class = ExportCreateSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @property
+    def required_scope(self) -> str:
+        return PLAYBACK_READ if self.request.method in SAFE_METHODS else EXPORTS_WRITE
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related(Prefetch("files", ExportFile.objects.order_by("camera_slug")))
+
+    def list(self, request):
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        exports = self.get_queryset().order_by("-id")
+        if "before" in params:
+            exports = exports.filter(pk__lt=params["before"])
+        page = [export_json(e) for e in exports[: params["limit"]]]
+        headers = {}
+        if len(page) == params["limit"]:
+            next_query = {**request.query_params.dict(), "before": page[-1]["id"]}
+            headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
+        return Response(page, headers=headers)
+
+    def retrieve(self, request, pk: str):
+        return Response(export_json(self.get_object()))
+
+    def create(self, request):
+        tenant = Tenant.objects.get(pk=request.user.tenant_id)  # the plan as it is now, not as the token saw it
+        body = ExportCreateSerializer(data=request.data, context={"tenant": tenant})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        found = {c.slug: c for c in Camera.objects.for_principal(request.user).filter(slug__in=data["camera_ids"])}
+        unknown = [slug for slug in data["camera_ids"] if slug not in found]
+        if unknown:
+            raise ValidationError({"camera_ids": [f"No camera '{slug}' in this tenant." for slug in unknown]})
+        segments = Segment.objects.for_principal(request.user)
+        start, end = data["start"], data["end"]
+        empty = [s for s, c in found.items() if not segments_in_range(segments.filter(camera=c), start, end)]
+        if empty:
+            raise ValidationError({"camera_ids": [f"Camera '{slug}' has no recording in the range." for slug in empty]})
+        with transaction.atomic():
+            export = Export(tenant=tenant, name=data["name"], start=data["start"], end=data["end"])
+            export.legal_hold, export.expires = data["legal_hold"], expires_for(export)
+            export.save()
+            ExportFile.objects.bulk_create(ExportFile(export=export, camera=c, camera_slug=s) for s, c in found.items())
+            transaction.on_commit(lambda: run_export_task.delay(export.pk))
+        return Response(export_json(self.get_queryset().get(pk=export.pk)), status=status.HTTP_202_ACCEPTED)
+
+    def partial_update(self, request, pk: str):
+        export = self.get_object()
+        body = ExportChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        held = body.validated_data["legal_hold"]
+        if export.legal_hold and not held:  # released: kept for the plan's export retention from now
+            export.expires = expires_for(export)
+        export.legal_hold = held
+        export.save(update_fields=["legal_hold", "expires"])
+        return Response(export_json(self.get_queryset().get(pk=export.pk)))
+
+    def destroy(self, request, pk: str):
+        delete_export(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

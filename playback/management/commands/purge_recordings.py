@@ -19,3 +19,5 @@ class Command(BaseCommand):
             f"{verb} {report.by_age} expired and {report.by_disk} oldest segments ({report.bytes / MB:.1f} MB); "
             f"free disk {report.free_bytes / MB:.0f} MB, floor {report.floor_bytes / MB:.0f} MB."
         )
+        if report.held_only:
+            self.stdout.write("Only legally held recordings are left: release a legal hold to free more disk.")

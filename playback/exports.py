@@ -1,0 +1,211 @@
+"""Export jobs: a time range of one or more cameras becomes one MP4 per camera, without re-encoding.
+
+For each camera the indexed segments that overlap the range are joined by ffmpeg's concat demuxer and copied
+(`-c copy -movflags +faststart`) into `<root>/<tenant>/.exports/<id>/<camera>.mp4`, cut to the range at key-frame
+precision (`-ss`/`-t` on the concat input). Time without recording is not bridged silently: it is reported as the
+file's `gaps`. ffmpeg writes to a temporary name that is renamed only when the file is complete, so a crashed or
+failed job never leaves a file that looks done; a job that runs again starts from scratch.
+"""
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from . import paths
+from .models import Export, ExportFile, Segment
+from .playlists import GAP_TOLERANCE
+from .publish import publish_export
+
+logger = logging.getLogger(__name__)
+
+EXPORTS_FOLDER = ".exports"  # under the tenant's folder; no camera id starts with a dot
+# A segment starts at most this long before the first moment it covers (segments are seconds long).
+LONGEST_SEGMENT = timedelta(minutes=5)
+PUBLISH_EVERY_S = 1.0
+FFMPEG_TIMEOUT_S = 3600
+
+
+class ExportFailed(Exception):
+    """The job cannot finish; the message is shown to the user as the job's `error`."""
+
+
+@dataclass
+class Plan:
+    """What one camera's file is made of: segment files, where to cut them, and the time they miss."""
+
+    files: list[Path]
+    offset: float  # seconds into the first segment where the range starts
+    length: float  # seconds of recording within the range
+    gaps: list[dict[str, str]]
+
+
+def export_folder(export: Export) -> str:
+    """The export's folder relative to the recordings root."""
+    return f"{export.tenant_id}/{EXPORTS_FOLDER}/{export.pk}"
+
+
+def segments_in_range(segments: QuerySet[Segment], start: datetime, end: datetime) -> list[Segment]:
+    """The segments that overlap [start, end), oldest first."""
+    nearby = segments.filter(start__lt=end, start__gt=start - LONGEST_SEGMENT).order_by("start")
+    return [s for s in nearby if s.start + timedelta(seconds=s.duration) > start]
+
+
+def plan(segments: list[Segment], start: datetime, end: datetime) -> Plan:
+    """The concat input for `segments` (from segments_in_range, not empty) cut to [start, end), and its gaps."""
+    gaps, length, moment = [], 0.0, start
+    for segment in segments:
+        seg_end = segment.start + timedelta(seconds=segment.duration)
+        if (segment.start - moment).total_seconds() > GAP_TOLERANCE:
+            gaps.append({"start": moment.isoformat(), "end": segment.start.isoformat()})
+        length += (min(seg_end, end) - max(segment.start, start)).total_seconds()
+        moment = max(moment, seg_end)
+    if (end - moment).total_seconds() > GAP_TOLERANCE:
+        gaps.append({"start": moment.isoformat(), "end": end.isoformat()})
+    offset = max(0.0, (start - segments[0].start).total_seconds())
+    return Plan([paths.recordings_path(s.path) for s in segments], offset, max(length, 0.0), gaps)
+
+
+def _concat_list(files: list[Path]) -> str:
+    # The concat demuxer's quoting: inside '...' a quote is written '\''.
+    return "".join("file '{}'\n".format(str(f).replace("'", "'\\''")) for f in files)
+
+
+def _copy(plan_: Plan, work: Path, target: Path, on_progress) -> None:
+    """Run ffmpeg: concat `plan_.files`, cut, copy into `target` (MP4); on_progress(0-100) as it goes."""
+    listing = work / f"{target.stem}.txt"
+    listing.write_text(_concat_list(plan_.files))
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
+            "-ss", f"{plan_.offset:.3f}", "-t", f"{plan_.length:.3f}", "-i", str(listing),
+            "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart",
+            "-progress", "pipe:1", "-nostats", "-f", "mp4", str(target)]  # fmt: skip
+    stderr = work / f"{target.stem}.log"
+    with stderr.open("wb") as errors:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            for line in process.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and plan_.length > 0:
+                    on_progress(min(99, int(int(value) / 1e6 / plan_.length * 100)))
+            process.wait(timeout=FFMPEG_TIMEOUT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    if process.returncode != 0:
+        message = stderr.read_text(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise ExportFailed(f"ffmpeg could not write the file (exit {process.returncode}): {message[0]}")
+    listing.unlink()
+    stderr.unlink()
+
+
+def _probe_duration(file: Path) -> float | None:
+    found = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(file)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    try:
+        return float(found.stdout.strip())
+    except ValueError:
+        return None
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as data:
+        while block := data.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Progress:
+    """Keeps the job's and its files' progress in the index, and tells the tenant's clients (at most once a second)."""
+
+    def __init__(self, export: Export, files: list[ExportFile]) -> None:
+        self.export, self.files, self.last = export, files, 0.0
+
+    def update(self, file: ExportFile | None = None, percent: int = 0, force: bool = False) -> None:
+        if file is not None:
+            file.progress = percent
+        self.export.progress = sum(f.progress for f in self.files) // max(1, len(self.files))
+        if force or time.monotonic() - self.last >= PUBLISH_EVERY_S:
+            self.last = time.monotonic()
+            if file is not None:
+                file.save(update_fields=["progress"])
+            self.export.save(update_fields=["progress", "state", "error"])
+            publish(self.export)
+
+
+def publish(export: Export) -> None:
+    from .api.serializers import export_json  # the API's shape; api imports this module
+
+    publish_export(export.tenant_id, export_json(export))
+
+
+def run_export(export_id: int) -> Export | None:
+    """Make (or make again, from scratch) the export's files; the job ends `done` or `failed` with a readable error."""
+    export = Export.objects.filter(pk=export_id).select_related("tenant").first()
+    if export is None:  # deleted while queued
+        return None
+    folder = paths.recordings_path(export_folder(export))
+    shutil.rmtree(folder, ignore_errors=True)  # what an earlier, interrupted run left
+    folder.mkdir(parents=True)
+    files = list(export.files.order_by("camera_slug"))
+    for file in files:
+        file.path, file.sha256, file.size, file.duration, file.gaps, file.progress = "", "", None, None, [], 0
+        file.save()
+    export.state, export.error, export.progress = Export.State.RUNNING, "", 0
+    progress = _Progress(export, files)
+    progress.update(force=True)
+    try:
+        for file in files:
+            _export_file(export, file, folder, progress)
+    except Exception as exc:  # any failure becomes the job's readable error
+        if not Export.objects.filter(pk=export_id).exists():  # deleted while it ran: drop what it wrote
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        logger.warning("Export %s failed", export.pk, exc_info=not isinstance(exc, ExportFailed))
+        export.state = Export.State.FAILED
+        export.error = str(exc) if isinstance(exc, ExportFailed) else f"The export failed: {exc}"
+        progress.update(force=True)
+        return export
+    export.state, export.progress = Export.State.DONE, 100
+    progress.update(force=True)
+    return export
+
+
+def _export_file(export: Export, file: ExportFile, folder: Path, progress: _Progress) -> None:
+    if file.camera_id is None:
+        raise ExportFailed(f"Camera '{file.camera_slug}' was deleted before its export ran.")
+    segments = segments_in_range(Segment.objects.filter(camera_id=file.camera_id), export.start, export.end)
+    if not segments:
+        raise ExportFailed(f"Camera '{file.camera_slug}' has no recording left in the range.")
+    cut = plan(segments, export.start, export.end)
+    final = folder / f"{file.camera_slug}.mp4"
+    partial = folder / f".{file.camera_slug}-{uuid.uuid4().hex}.part"
+    _copy(cut, folder, partial, lambda percent: progress.update(file, percent))
+    partial.rename(final)  # only a complete file gets the served name
+    file.path = f"{export_folder(export)}/{final.name}"
+    file.sha256, file.size, file.duration = _sha256(final), final.stat().st_size, _probe_duration(final)
+    file.gaps, file.progress = cut.gaps, 100
+    file.save()
+    progress.update(file, 100, force=True)
+
+
+def delete_export(export: Export) -> None:
+    """Delete an export: the row, then its folder (its files and anything a run left)."""
+    folder = paths.recordings_path(export_folder(export))
+    export.delete()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def expires_for(export: Export, now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(days=export.tenant.export_retention_days)
