@@ -4,6 +4,7 @@ import { renderAim } from "./views/aim.js";
 import { renderCameras } from "./views/cameras.js";
 import { renderEvent } from "./views/event.js";
 import { renderEvents } from "./views/events.js";
+import { renderExports } from "./views/exports.js";
 import { renderLive } from "./views/live.js";
 import { renderLogin } from "./views/login.js";
 import { renderPlayback } from "./views/playback.js";
@@ -15,6 +16,7 @@ const screens = {
   event: renderEvent,
   playback: renderPlayback,
   aim: renderAim,
+  exports: renderExports,
 };
 
 const root = document.getElementById("app");

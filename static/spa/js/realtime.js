@@ -1,4 +1,5 @@
-// The realtime event feed: /v2/ws/events?token=...[&severity=&zone=&camera_id=], envelopes {"v":2,"data":{event}}, reconnect with backoff.
+// The tenant's realtime feed: /v2/ws/events?token=...[&severity=&zone=&camera_id=], event envelopes
+// {"v":2,"data":{event}} and other messages {"type":"export","data":{job}}; reconnect with backoff.
 import { session, signOut } from "./api.js";
 
 /**
@@ -6,6 +7,15 @@ import { session, signOut } from "./api.js";
  * `filters` (camera_id, zone, severity) are the server's: only matching events are pushed.
  */
 export function subscribeEvents(onEvent, onState, filters = {}) {
+  return subscribe((message) => message.v === 2 && message.data && onEvent(message.data), onState, filters);
+}
+
+/** Calls onJob(job) for each export job's progress pushed to the tenant ({"type":"export"}); returns close(). */
+export function subscribeExports(onJob, onState) {
+  return subscribe((message) => message.type === "export" && message.data && onJob(message.data), onState);
+}
+
+function subscribe(onMessage, onState, filters = {}) {
   let socket = null;
   let closed = false;
   let retry = 1000;
@@ -26,8 +36,7 @@ export function subscribeEvents(onEvent, onState, filters = {}) {
       onState("live");
     });
     socket.addEventListener("message", (message) => {
-      const envelope = JSON.parse(message.data);
-      if (envelope.v === 2 && envelope.data) onEvent(envelope.data);
+      onMessage(JSON.parse(message.data));
     });
     socket.addEventListener("close", () => {
       if (closed) return;

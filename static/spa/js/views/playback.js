@@ -1,6 +1,6 @@
 // Playback: pick a camera and a date; a day bar shows what was recorded and what happened, and a click or a drag
 // on it plays from that moment (hour playlists are swapped in the one player, the page never reloads).
-import { api, apiPage } from "../api.js";
+import { api, ApiError, apiPage } from "../api.js";
 import { playHls } from "../player.js";
 import { clock, dayTimeline, HOUR_MS } from "../timeline.js";
 import { cameraSelect, emptyState, errorState, formatTime, h, loading, toast, utcDate } from "../ui.js";
@@ -68,6 +68,96 @@ function locate(spans, dayStart, ms) {
   return { hour, at, offset: offset / 1000 };
 }
 
+/**
+ * The Export dialog: a range of the day on screen (two UTC times, prefilled with the hour the bar shows, or the
+ * hour of the playhead on the whole day), one or more cameras, a name and legal hold. POST /v2/api/exports; the
+ * server's field errors show beside their fields, and a queued job opens the downloads list.
+ */
+function exportForm({ cameras, cameraId, date, range, onDone, onCancel }) {
+  const field = (name, label, input) =>
+    h("div", { class: "field", dataset: { field: name } }, h("label", {}, label, input), h("p", { class: "field-error", role: "alert", hidden: true }));
+  const form = h(
+    "form",
+    { class: "export-form", novalidate: true },
+    h("h2", {}, "Export video"),
+    h("p", { class: "muted" }, `MP4 files of ${date} (UTC), one per camera, with a SHA-256 to verify them.`),
+    field("name", "Name", h("input", { name: "name", required: true, value: `${date} ${clock(range.start).slice(0, 5)}` })),
+    h(
+      "div",
+      { class: "export-range" },
+      field("start", "From (UTC)", h("input", { type: "time", name: "start", step: 1, value: clock(range.start) })),
+      field("end", "To (UTC)", h("input", { type: "time", name: "end", step: 1, value: clock(range.end) })),
+    ),
+    field(
+      "camera_ids",
+      "Cameras",
+      h(
+        "div",
+        { class: "checks export-cameras" },
+        cameras.map((c) =>
+          h("label", { class: "check" }, h("input", { type: "checkbox", name: "camera_ids", value: c.id, checked: c.id === cameraId }), `${c.name} (${c.id})`),
+        ),
+      ),
+    ),
+    h(
+      "label",
+      { class: "check export-hold" },
+      h("input", { type: "checkbox", name: "legal_hold" }),
+      "Legal hold: keep the files and their recordings until released",
+    ),
+    h("p", { class: "form-error", role: "alert", hidden: true }),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "btn btn-ghost", onclick: onCancel }, "Cancel"),
+      h("button", { type: "submit", class: "btn btn-primary" }, "Start export"),
+    ),
+  );
+
+  function showErrors(err) {
+    let shown = false;
+    for (const box of form.querySelectorAll(".field")) {
+      const messages = err?.fields?.[box.dataset.field];
+      const slot = box.querySelector(".field-error");
+      slot.hidden = !messages;
+      slot.textContent = messages ? [].concat(messages).join(" ") : "";
+      box.classList.toggle("invalid", Boolean(messages));
+      shown ||= Boolean(messages);
+    }
+    const formError = form.querySelector(".form-error");
+    formError.hidden = !err || shown;
+    formError.textContent = err && !shown ? err.message : "";
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const moment = (name) => {
+      const value = data.get(name);
+      return value ? new Date(`${date}T${value.length === 5 ? `${value}:00` : value}Z`).toISOString() : "";
+    };
+    const body = {
+      camera_ids: data.getAll("camera_ids"),
+      start: moment("start"),
+      end: moment("end"),
+      name: data.get("name"),
+      legal_hold: data.has("legal_hold"),
+    };
+    const submit = form.querySelector("[type=submit]");
+    submit.disabled = true;
+    try {
+      const job = await api("exports", { method: "POST", body });
+      showErrors(null);
+      onDone(job);
+    } catch (err) {
+      if (err.status !== 401) showErrors(err instanceof ApiError ? err : { message: String(err) });
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
 /** The moment `seconds` into the playlist of the hour starting at `hourStart` (the inverse of locate). */
 function momentOf(spans, hourStart, seconds) {
   let left = seconds * 1000;
@@ -88,9 +178,13 @@ export function renderPlayback(root, { arg, params }) {
   const notice = h("p", { class: "notice", hidden: true });
   const caption = h("p", { class: "muted caption" }, "Click the bar or an event to play.");
   const eventList = h("ul", { class: "event-rows" });
+  const dialog = h("dialog", { class: "dialog" });
   // The day on screen: its spans, its hour playlists, and the hour the player has loaded.
   let day = null;
   let loadedHour = null;
+  // The part of the day the bar shows ({start, end} in ms), and the playhead's moment.
+  let view = null;
+  let playhead = null;
 
   function showNotice(message) {
     notice.textContent = message;
@@ -109,6 +203,7 @@ export function renderPlayback(root, { arg, params }) {
     caption.textContent = `${day.date} ${clock(target.at)} UTC`;
     video.dataset.hour = String(target.hour).padStart(2, "0");
     day.timeline.setTime(target.at);
+    playhead = target.at;
     if (loadedHour === target.hour) {
       video.currentTime = target.offset;
       video.play().catch(() => {});
@@ -160,6 +255,8 @@ export function renderPlayback(root, { arg, params }) {
     stop = () => {};
     day = null;
     loadedHour = null;
+    view = null;
+    playhead = null;
     const box = h("div", { class: "day" }, loading("Loading the timeline…"));
     body.querySelector(".day")?.replaceWith(box);
     const dayStart = Date.parse(`${date}T00:00:00Z`);
@@ -178,7 +275,10 @@ export function renderPlayback(root, { arg, params }) {
         events,
         onSeek: seek,
         onEvent: playEvent,
-        onView: (view) => listEvents(events, view),
+        onView: (shown) => {
+          view = shown;
+          listEvents(events, shown);
+        },
       });
       day = { date, start: dayStart, spans, hours: new Map(timeline.hours.map((hour) => [hour.hour, hour])), timeline: bar };
       if (!spans.length) {
@@ -190,10 +290,42 @@ export function renderPlayback(root, { arg, params }) {
         const ts = Date.parse(target.ts);
         bar.zoom(new Date(ts).getUTCHours());
         playEvent({ id: target.event_id, ts: target.ts });
-      } else bar.setTime(spans[0].start);
+      } else {
+        bar.setTime(spans[0].start);
+        playhead = spans[0].start;
+      }
     } catch (err) {
       if (err.status !== 401 && box.isConnected) box.replaceChildren(errorState(err, () => loadDay(cameraId, date, target)));
     }
+  }
+
+  /** The range the dialog starts with: the hour the bar shows, or on the whole day the playhead's hour. */
+  function exportRange(date) {
+    const dayStart = Date.parse(`${date}T00:00:00Z`);
+    const zoomed = view && view.end - view.start <= HOUR_MS;
+    const hour = zoomed ? (view.start - dayStart) / HOUR_MS : Math.floor(((playhead ?? dayStart) - dayStart) / HOUR_MS);
+    const start = dayStart + Math.min(23, Math.max(0, hour)) * HOUR_MS;
+    // The time inputs hold one day: the last hour ends a second before midnight.
+    return { start, end: Math.min(start + HOUR_MS, dayStart + 24 * HOUR_MS - 1000) };
+  }
+
+  function openExport(cameras, cameraId, date) {
+    const close = () => dialog.close();
+    dialog.replaceChildren(
+      exportForm({
+        cameras,
+        cameraId,
+        date,
+        range: exportRange(date),
+        onCancel: close,
+        onDone: (job) => {
+          close();
+          toast(`Export "${job.name}" queued.`, "success");
+          window.location.hash = "#/exports";
+        },
+      }),
+    );
+    dialog.showModal();
   }
 
   async function start() {
@@ -212,9 +344,15 @@ export function renderPlayback(root, { arg, params }) {
       const reload = () => loadDay(select.value, dateInput.value);
       select.addEventListener("change", reload);
       dateInput.addEventListener("change", reload);
+      const exportButton = h(
+        "button",
+        { type: "button", class: "btn export-open", title: "Make MP4 files of a time range", onclick: () => openExport(cameras, select.value, dateInput.value) },
+        "Export",
+      );
       body.replaceChildren(
-        h("div", { class: "toolbar" }, select, h("label", { class: "inline" }, "Date (UTC)", dateInput)),
+        h("div", { class: "toolbar" }, select, h("label", { class: "inline" }, "Date (UTC)", dateInput), exportButton),
         h("div", { class: "day" }),
+        dialog,
       );
       loadDay(camera.id, dateInput.value, target);
       if (eventId && !target) toast("No recording covers this event.", "error");
