@@ -2,6 +2,8 @@ import logging
 
 from celery import shared_task
 
+from tenants.health import report_held_only
+
 from .exports import run_export
 from .retention import discard_camera_folder, empty_trash, purge_recordings
 
@@ -20,6 +22,7 @@ def purge_recordings_task() -> dict[str, int]:
         )  # fmt: skip
     if report.held_only:
         logger.warning("Free disk is under VMS_RECORDINGS_MIN_FREE_MB and only legally held recordings are left")
+    report_held_only(report.held_only)
     return {"by_age": report.by_age, "by_disk": report.by_disk, "bytes": report.bytes}
 
 

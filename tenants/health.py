@@ -5,12 +5,24 @@ import secrets
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 
 READY_TIMEOUT_S = 2.0
+# Set by the recordings purge (playback cannot be imported here), cleared by its next run that has room again.
+HELD_ONLY_KEY = "health:recordings-held-only"
+HELD_ONLY = "recordings: free disk is under VMS_RECORDINGS_MIN_FREE_MB and only legally held recordings are left"
+
+
+def report_held_only(held_only: bool) -> None:
+    """Readiness warns while the disk floor cannot be kept because only held recordings are left."""
+    if held_only:
+        cache.set(HELD_ONLY_KEY, True, timeout=None)
+    else:
+        cache.delete(HELD_ONLY_KEY)
 
 
 @require_GET
@@ -46,7 +58,10 @@ def ready(request: HttpRequest) -> JsonResponse:
     if failed:
         body = {"status": "unavailable", "failed": failed, "checks": checks}
         return JsonResponse(body, status=503)
-    return JsonResponse({"status": "ok", "checks": checks})
+    body = {"status": "ok", "checks": checks}
+    if cache.get(HELD_ONLY_KEY):  # still ready: recording goes on, but an operator must free disk or release holds
+        body["warnings"] = [HELD_ONLY]
+    return JsonResponse(body)
 
 
 def _basic_auth_ok(request: HttpRequest) -> bool:

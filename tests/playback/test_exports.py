@@ -15,7 +15,9 @@ from rest_framework.test import APIClient
 from playback.exports import run_export
 from playback.models import Export, Segment
 from playback.retention import purge_recordings
+from playback.tasks import purge_recordings_task
 from tenants.catalogue import PLAYBACK_READ
+from tenants.health import HELD_ONLY
 
 from ..factories import CameraFactory
 from .conftest import HOUR
@@ -203,7 +205,7 @@ def test_legal_hold_survives_retention_and_keeps_the_source_segments(client_a, t
     assert not mp4.exists() and not Export.objects.exists()
 
 
-def test_the_disk_floor_purge_keeps_held_segments_and_says_so(client_a, camera_a, record, settings):
+def test_the_disk_floor_purge_keeps_held_segments_and_says_so(client, client_a, camera_a, record, settings):
     segments = record(camera_a, timezone.now().replace(microsecond=0) - timedelta(minutes=5))
     start = segments[0].start
     start_export(client_a, start=start, end=start + timedelta(seconds=20), legal_hold=True)
@@ -213,6 +215,13 @@ def test_the_disk_floor_purge_keeps_held_segments_and_says_so(client_a, camera_a
 
     assert report.by_disk == 0 and report.held_only
     assert Segment.objects.count() == len(segments)
+    purge_recordings_task()  # the beat's task tells readiness
+    ready = client.get("/v2/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["warnings"] == [HELD_ONLY]
+    settings.VMS_RECORDINGS_MIN_FREE_MB = 0
+    purge_recordings_task()
+    assert "warnings" not in client.get("/v2/health/ready").json()
 
 
 def test_delete_removes_the_job_and_its_files(client_a, camera_a, record):
