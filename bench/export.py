@@ -43,30 +43,15 @@ from cameras.models import Camera  # noqa: E402
 from playback import paths  # noqa: E402
 from playback.models import Segment  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
+from tests.shared import cut_demo_segments  # noqa: E402
 
-DEMO = Path(settings.BASE_DIR).parent / "shared" / "media" / "demo-street.mp4"
 HOUR = datetime(2020, 3, 12, 4, 0, tzinfo=UTC)
 MB = 1_000_000
 
 
-def demo_segments(out: Path) -> list[tuple[Path, float]]:
-    """The demo clip's 2 s segments and their durations, cut with `-c copy`."""
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(DEMO), "-c", "copy", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
-         "-hls_segment_filename", str(out / "seg-%03d.ts"), str(out / "cut.m3u8")],
-        check=True, timeout=60,
-    )  # fmt: skip
-    lines = (out / "cut.m3u8").read_text().splitlines()
-    return [
-        (out / name, float(info.removeprefix("#EXTINF:").rstrip(",")))
-        for info, name in itertools.pairwise(lines)
-        if info.startswith("#EXTINF:")
-    ]
-
-
 def record(camera: Camera, seconds: float, scratch: Path) -> list[Segment]:
     """Copies demo segments back to back from HOUR until `seconds` are recorded, indexed as Segment rows."""
-    sources = demo_segments(scratch)
+    sources = cut_demo_segments(scratch)
     rows, moment, recorded = [], HOUR, 0.0
     for source, duration in itertools.cycle(sources):
         if recorded >= seconds:

@@ -1,8 +1,6 @@
 """Real recordings for playback tests: demo-street.mp4 cut by ffmpeg into 2 s MPEG-TS segments, indexed."""
 
-import itertools
 import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +12,8 @@ from playback import paths
 
 from ..factories import SegmentFactory
 from ..processes import running_daphne, running_worker
+from ..shared import cut_demo_segments
 
-DEMO = Path(settings.BASE_DIR).parent / "shared" / "media" / "demo-street.mp4"
 DEMO_FRAMES = 200  # 20 s at 10 fps
 DEMO_SEGMENTS = 10
 # A finished hour of the past: its playlist is VOD.
@@ -25,18 +23,7 @@ HOUR = datetime(2020, 3, 12, 4, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def demo_segments(tmp_path_factory) -> list[tuple[Path, float]]:
     """The ten 2 s segments of the demo clip and their durations, cut once per session with `-c copy`."""
-    out = tmp_path_factory.mktemp("demo-hls")
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(DEMO), "-c", "copy", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
-         "-hls_segment_filename", str(out / "seg-%03d.ts"), str(out / "cut.m3u8")],
-        check=True, timeout=60,
-    )  # fmt: skip
-    lines = (out / "cut.m3u8").read_text().splitlines()
-    return [
-        (out / name, float(info.removeprefix("#EXTINF:").rstrip(",")))
-        for info, name in itertools.pairwise(lines)
-        if info.startswith("#EXTINF:")
-    ]
+    return cut_demo_segments(tmp_path_factory.mktemp("demo-hls"))
 
 
 @pytest.fixture

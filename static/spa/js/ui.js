@@ -64,3 +64,20 @@ export function cameraSelect(cameras, { selected = "", withAll = false, name = "
     cameras.map((c) => h("option", { value: c.id, selected: c.id === selected }, `${c.name} (${c.id})`)),
   );
 }
+
+/** Shows an ApiError's `fields` messages next to the form's `.field[data-field]` boxes, anything else in its
+ *  `.form-error`; `null` clears them. */
+export function showFieldErrors(form, err) {
+  let shown = false;
+  for (const box of form.querySelectorAll(".field")) {
+    const messages = err?.fields?.[box.dataset.field];
+    const slot = box.querySelector(".field-error");
+    slot.hidden = !messages;
+    slot.textContent = messages ? [].concat(messages).join(" ") : "";
+    box.classList.toggle("invalid", Boolean(messages));
+    shown ||= Boolean(messages);
+  }
+  const formError = form.querySelector(".form-error");
+  formError.hidden = !err || shown;
+  formError.textContent = err && !shown ? err.message : "";
+}

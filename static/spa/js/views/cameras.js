@@ -1,6 +1,6 @@
 // Cameras: the tenant's list with live status and pipeline state, and a form that shows the server's field errors.
 import { api, ApiError } from "../api.js";
-import { emptyState, errorState, h, loading, statusPill, toast } from "../ui.js";
+import { emptyState, errorState, h, loading, showFieldErrors, statusPill, toast } from "../ui.js";
 
 const FEATURES = ["person", "vehicle", "license_plate", "motion"];
 const STATUS_REFRESH_MS = 10000;
@@ -69,20 +69,7 @@ function cameraForm(camera, onSaved, onCancel) {
     ),
   );
 
-  function showErrors(err) {
-    const formError = form.querySelector(".form-error");
-    let shown = false;
-    for (const box of form.querySelectorAll(".field")) {
-      const messages = err?.fields?.[box.dataset.field];
-      const slot = box.querySelector(".field-error");
-      slot.hidden = !messages;
-      slot.textContent = messages ? [].concat(messages).join(" ") : "";
-      box.classList.toggle("invalid", Boolean(messages));
-      shown ||= Boolean(messages);
-    }
-    formError.hidden = !err || shown;
-    formError.textContent = err && !shown ? err.message : "";
-  }
+  const showErrors = (err) => showFieldErrors(form, err);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -3,7 +3,7 @@
 import { api, ApiError, apiPage } from "../api.js";
 import { playHls } from "../player.js";
 import { clock, dayTimeline, HOUR_MS } from "../timeline.js";
-import { cameraSelect, emptyState, errorState, formatTime, h, loading, toast, utcDate } from "../ui.js";
+import { cameraSelect, emptyState, errorState, formatTime, h, loading, showFieldErrors, toast, utcDate } from "../ui.js";
 
 // One bounded query for the day's markers, paged with `before`; a day with more events than this shows the newest.
 const MAX_EVENT_PAGES = 10;
@@ -114,20 +114,7 @@ function exportForm({ cameras, cameraId, date, range, onDone, onCancel }) {
     ),
   );
 
-  function showErrors(err) {
-    let shown = false;
-    for (const box of form.querySelectorAll(".field")) {
-      const messages = err?.fields?.[box.dataset.field];
-      const slot = box.querySelector(".field-error");
-      slot.hidden = !messages;
-      slot.textContent = messages ? [].concat(messages).join(" ") : "";
-      box.classList.toggle("invalid", Boolean(messages));
-      shown ||= Boolean(messages);
-    }
-    const formError = form.querySelector(".form-error");
-    formError.hidden = !err || shown;
-    formError.textContent = err && !shown ? err.message : "";
-  }
+  const showErrors = (err) => showFieldErrors(form, err);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
