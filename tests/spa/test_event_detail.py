@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from playback import paths
 
 from ..factories import CameraFactory, EventFactory
-from ..playback.conftest import DEMO, HOUR
+from ..playback.conftest import HOUR
+from ..shared import DEMO_CLIP
 from .test_playback_screen import DECODED
 
 # The detector's frame and one box in it: the middle half of the picture, in pixels of a 640x360 frame.
@@ -22,7 +23,7 @@ def with_snapshot(event) -> None:
     target = paths.recordings_path(snapshot)
     target.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", "12", "-i", str(DEMO), "-frames:v", "1", "-s", "320x180", str(target)],
+        ["ffmpeg", "-v", "error", "-ss", "12", "-i", DEMO_CLIP, "-frames:v", "1", "-s", "320x180", str(target)],
         check=True,
     )
     event.snapshot = snapshot
