@@ -18,7 +18,6 @@ and removes both at the end:
 import importlib.util
 import itertools
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from cameras.models import Camera  # noqa: E402
 from playback import paths  # noqa: E402
 from playback.models import Segment  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tests.shared import cut_demo_segments  # noqa: E402
+from tests.shared import cut_demo_segments, place_segment  # noqa: E402
 
 HOUR = datetime(2020, 3, 12, 4, 0, tzinfo=UTC)
 MB = 1_000_000
@@ -56,12 +55,7 @@ def record(camera: Camera, seconds: float, scratch: Path) -> list[Segment]:
     for source, duration in itertools.cycle(sources):
         if recorded >= seconds:
             break
-        folder = paths.hour_dir(camera.tenant_id, camera.slug, *paths.hour_parts(moment))
-        target = folder / f"seg-{int(moment.timestamp() * 1000)}.ts"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        relative = target.relative_to(settings.VMS_RECORDINGS_ROOT).as_posix()
-        size = target.stat().st_size
+        relative, size = place_segment(source, camera.tenant_id, camera.slug, moment)
         rows.append(
             Segment(
                 tenant_id=camera.tenant_id, camera=camera, start=moment, duration=duration, bytes=size, path=relative

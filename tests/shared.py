@@ -1,8 +1,14 @@
 """Files of ../shared (beside the checkout, wherever it is) that tests and benchmarks use."""
 
 import itertools
+import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
+
+from django.conf import settings
+
+from playback import paths
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEMO_CLIP = str(SHARED / "media" / "demo-street.mp4")
@@ -21,3 +27,14 @@ def cut_demo_segments(out: Path) -> list[tuple[Path, float]]:
         for info, name in itertools.pairwise(lines)
         if info.startswith("#EXTINF:")
     ]
+
+
+def place_segment(source: Path, tenant_id: str, camera_slug: str, start: datetime) -> tuple[str, int]:
+    """Copy a segment file where the recorder would have written one starting at `start`: (its path relative to
+    the recordings root, its size), ready for a Segment row."""
+    target = (
+        paths.hour_dir(tenant_id, camera_slug, *paths.hour_parts(start)) / f"seg-{int(start.timestamp() * 1000)}.ts"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target.relative_to(settings.VMS_RECORDINGS_ROOT).as_posix(), target.stat().st_size

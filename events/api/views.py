@@ -1,12 +1,11 @@
 from django.core.validators import RegexValidator
-from django.utils.http import urlencode
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tenants.api.openapi import SPACE, errors
-from tenants.api.viewsets import TenantScopedMixin
+from tenants.api.viewsets import TenantScopedMixin, keyset_page
 
 from ..catalogue import EVENT_CATEGORIES
 from ..models import Event, Severity
@@ -77,11 +76,7 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             # (ts, id) < cursor, written so the (tenant, -ts, -id) indexes bound the scan by ts.
             events = events.filter(ts__lte=cursor[0]).exclude(ts=cursor[0], id__gte=cursor[1])
         page = [event_json(e) for e in events[: params["limit"]]]
-        headers = {}
-        if len(page) == params["limit"]:
-            next_query = {**request.query_params.dict(), "before": page[-1]["id"]}
-            headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
-        return Response(page, headers=headers)
+        return keyset_page(request, page, params["limit"])
 
     @extend_schema(responses={200: EventSerializer, **errors(404)})
     def retrieve(self, request, pk: str):

@@ -1,8 +1,6 @@
 """Playback API: which hours of a day have recordings (the event's own playback view is in events.api), and export
 jobs (/v2/api/exports)."""
 
-from urllib.parse import urlencode
-
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -14,7 +12,7 @@ from rest_framework.views import APIView
 
 from cameras.models import Camera
 from tenants.api.openapi import errors
-from tenants.api.viewsets import TenantScopedMixin
+from tenants.api.viewsets import TenantScopedMixin, keyset_page
 from tenants.catalogue import EXPORTS_WRITE, PLAYBACK_READ
 from tenants.models import Tenant
 
@@ -93,11 +91,7 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         if "before" in params:
             exports = exports.filter(pk__lt=params["before"])
         page = [export_json(e) for e in exports[: params["limit"]]]
-        headers = {}
-        if len(page) == params["limit"]:
-            next_query = {**request.query_params.dict(), "before": page[-1]["id"]}
-            headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
-        return Response(page, headers=headers)
+        return keyset_page(request, page, params["limit"])
 
     def retrieve(self, request, pk: str):
         return Response(export_json(self.get_object()))

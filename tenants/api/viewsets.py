@@ -1,6 +1,8 @@
 """Base classes that make every tenant API declarative: scoping, auth and errors live here."""
 
+from django.utils.http import urlencode
 from rest_framework import mixins, viewsets
+from rest_framework.response import Response
 
 
 class TenantScopedMixin:
@@ -33,3 +35,13 @@ class TenantModelViewSet(
     """List/create/retrieve/PATCH/delete within the token's tenant (no PUT: the contract is PATCH)."""
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+
+def keyset_page(request, page: list[dict], limit: int) -> Response:
+    """A list page as the API answers it: a JSON array, and when it is full a `Link: <...>; rel="next"` whose
+    `before` is the id of its last item."""
+    headers = {}
+    if len(page) == limit:
+        next_query = {**request.query_params.dict(), "before": page[-1]["id"]}
+        headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
+    return Response(page, headers=headers)

@@ -1,18 +1,15 @@
 """Real recordings for playback tests: demo-street.mp4 cut by ffmpeg into 2 s MPEG-TS segments, indexed."""
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from cameras.pipeline.lease import client
-from playback import paths
 
 from ..factories import SegmentFactory
 from ..processes import running_daphne, running_worker
-from ..shared import cut_demo_segments
+from ..shared import cut_demo_segments, place_segment
 
 DEMO_FRAMES = 200  # 20 s at 10 fps
 DEMO_SEGMENTS = 10
@@ -37,12 +34,7 @@ def record(demo_segments):
         segments, moment = [], start
         for i in range(count):
             source, duration = demo_segments[i % len(demo_segments)]
-            folder = paths.hour_dir(camera.tenant_id, camera.slug, *paths.hour_parts(moment))
-            target = folder / f"seg-{int(moment.timestamp() * 1000)}.ts"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            relative = target.relative_to(settings.VMS_RECORDINGS_ROOT).as_posix()
-            size = target.stat().st_size
+            relative, size = place_segment(source, camera.tenant_id, camera.slug, moment)
             segments.append(SegmentFactory(camera=camera, start=moment, duration=duration, bytes=size, path=relative))
             moment += timedelta(seconds=duration + (gap if i + 1 == gap_after else 0))
         return segments
