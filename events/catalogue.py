@@ -7,4 +7,7 @@ EVENT_CATEGORIES: dict[str, int] = {
     "license_plate": 4,
     # payload: {"line", "direction": "a_to_b" | "b_to_a", "label", "track_id", "boxes", "frame"}
     "line_crossing": 5,
+    # Camera health (events.notify.health), debounced: payload {"since", "reason"} / {"since", "down_seconds"}.
+    "camera_offline": 6,
+    "camera_online": 7,
 }

@@ -1,5 +1,6 @@
-"""The one JSON form of an event (the MYVMS v2 seed's schema), shared by REST and the WebSocket."""
+"""The one JSON form of an event (the MYVMS v2 seed's schema), shared by REST, the WebSocket, webhooks and MQTT."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,3 +45,8 @@ def event_json(event: Event) -> dict:
         "severity": event.severity,
         "ts": iso_ms(event.ts),
     }
+
+
+def event_envelope(event: Event) -> bytes:
+    """The MYVMS realtime message of an event, `{"v":2,"data":{…}}`, as the bytes webhooks sign and MQTT publishes."""
+    return json.dumps({"v": 2, "data": event_json(event)}, ensure_ascii=False, separators=(",", ":")).encode()

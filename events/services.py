@@ -30,6 +30,8 @@ MAX_PAYLOAD_DEPTH = 32
 MAX_TS_AHEAD = timedelta(days=1)
 BAD_SNAPSHOT_URL = "must be an http(s) URL or a /v2/hls/ path of this tenant's camera"
 # This tenant's media as the HLS views route it: a camera, then plain path segments (no dot segments, no escapes).
+# The first key of the per-tenant event-order advisory locks ("EVNT"); the second is the tenant id's hash.
+EVENT_ORDER_LOCK = 0x45564E54
 MEDIA_PATH = re.compile(r"/v2/hls/(?P<camera>[A-Za-z0-9_-]+)(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._-]+)+")
 
 
@@ -207,16 +209,24 @@ def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
     if snapshot_cameras - known:  # another tenant's camera reads the same as one that does not exist
         raise InvalidEvent("snapshot_url", BAD_SNAPSHOT_URL)
     with transaction.atomic():
+        _lock_tenant_order(tenant)
         _copy_into_table(built)
         transaction.on_commit(partial(publish_events, built))
     return built
+
+
+def _lock_tenant_order(tenant: Tenant) -> None:
+    """Hold the tenant's event-order lock until the transaction ends, so its events' `seq` (taken at insert) rises
+    in commit order: a reader that has seen `seq` N has seen every earlier event of the tenant."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [EVENT_ORDER_LOCK, tenant.pk])
 
 
 def _copy_into_table(events: list[Event]) -> None:
     """Store validated events with COPY: for ingest batches it is several times faster than a multi-row INSERT,
     whose SQL text Django and psycopg build and scan parameter by parameter."""
     now = timezone.now()
-    fields = Event._meta.concrete_fields
+    fields = [f for f in Event._meta.concrete_fields if f.name != "seq"]  # numbered by the database
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor, cursor.copy(f"COPY {Event._meta.db_table} ({columns}) FROM STDIN") as copy:
         for event in events:

@@ -8,5 +8,6 @@ EVENTS_READ = "events:read"
 EVENTS_WRITE = "events:write"
 PLAYBACK_READ = "playback:read"
 EXPORTS_WRITE = "exports:write"
-SCOPES = (CAMERAS_READ, CAMERAS_WRITE, EVENTS_READ, EVENTS_WRITE, PLAYBACK_READ, EXPORTS_WRITE)
+SUBSCRIPTIONS_WRITE = "subscriptions:write"  # webhook subscriptions: reading them too (they name the tenant's systems)
+SCOPES = (CAMERAS_READ, CAMERAS_WRITE, EVENTS_READ, EVENTS_WRITE, PLAYBACK_READ, EXPORTS_WRITE, SUBSCRIPTIONS_WRITE)
 READ_SCOPES = tuple(s for s in SCOPES if s.endswith(":read"))

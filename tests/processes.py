@@ -58,9 +58,20 @@ def running_daphne(log: Path, **env: str) -> Iterator[SimpleNamespace]:
 
 
 @contextmanager
-def running_worker(log: Path, queue: str = "default") -> Iterator[None]:
-    """A Celery worker of `queue`."""
-    argv = [sys.executable, "-m", "celery", "-A", "vms", "worker", "-Q", queue, "--pool", "solo", "-l", "info",
+def running_worker(
+    log: Path, queue: str = "default", pool: str = "solo", concurrency: int = 1, **env: str
+) -> Iterator[None]:
+    """A Celery worker of `queue` (the Procfile's `notify` runs `pool="threads"`), with `env` on top."""
+    argv = [sys.executable, "-m", "celery", "-A", "vms", "worker", "-Q", queue, "--pool", pool,
+            "--concurrency", str(concurrency), "-l", "info",
             "--without-mingle", "--without-gossip", "--without-heartbeat"]  # fmt: skip
-    with started(argv, log, r"ready\.", child_env(f"celery-{queue}")):
+    with started(argv, log, r"ready\.", child_env(f"celery-{queue}", **env)):
+        yield
+
+
+@contextmanager
+def running_relay(log: Path, **env: str) -> Iterator[None]:
+    """The notification relay (`manage.py run_relay`, the Procfile's `relay`), with `env` on top (VMS_MQTT_URL...)."""
+    argv = [sys.executable, "manage.py", "run_relay"]
+    with started(argv, log, r"notification relay running", child_env("relay", **env)):
         yield

@@ -51,6 +51,27 @@ try:
     VMS_CAMERA_DENY_NETS = [ip_network(net, strict=False) for net in env.list("VMS_CAMERA_DENY_NETS", default=[])]
 except ValueError as exc:
     raise ImproperlyConfigured(f"VMS_CAMERA_DENY_NETS: {exc}") from exc
+# Webhooks (events/notify/webhooks.py). Plain http targets only where allowed (`make run` and the tests allow it);
+# targets never on these networks (by default loopback and link-local, where cloud metadata services answer),
+# checked at save and again before every attempt. A subscription failing this long without a success is disabled.
+VMS_WEBHOOK_ALLOW_HTTP = env.bool("VMS_WEBHOOK_ALLOW_HTTP", default=False)
+try:
+    VMS_WEBHOOK_DENY_NETS = [
+        ip_network(net, strict=False)
+        for net in env.list("VMS_WEBHOOK_DENY_NETS", default=["127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"VMS_WEBHOOK_DENY_NETS: {exc}") from exc
+VMS_WEBHOOK_DISABLE_AFTER = env.float("VMS_WEBHOOK_DISABLE_AFTER", default=3 * 24 * 3600.0)  # seconds
+VMS_WEBHOOK_TIMEOUT = env.float("VMS_WEBHOOK_TIMEOUT", default=10.0)  # seconds per attempt
+VMS_WEBHOOK_RETRY_BASE = env.float("VMS_WEBHOOK_RETRY_BASE", default=10.0)  # first retry after about this (seconds)
+VMS_WEBHOOK_RETRY_MAX = env.float("VMS_WEBHOOK_RETRY_MAX", default=3600.0)  # back-off never waits longer
+# How often the notification relay (events/notify/relay.py) looks for new events when idle (seconds).
+VMS_NOTIFY_POLL_S = env.float("VMS_NOTIFY_POLL_S", default=0.1)
+# MQTT (events/notify/mqtt.py): mqtt://[user:password@]host[:port]; empty = no MQTT.
+VMS_MQTT_URL = env.str("VMS_MQTT_URL", default="")
+# A camera offline (or back online) this long becomes a camera_offline (camera_online) event: shorter flaps do not.
+VMS_CAMERA_HEALTH_DEBOUNCE = env.float("VMS_CAMERA_HEALTH_DEBOUNCE", default=5.0)
 # `make run`'s demo camera (scripts/demo_camera.py, the Procfile's `camera`), which create_demo adds to the demo
 # tenant as rtsp://127.0.0.1:<port>/demo. scripts/run.sh reads the same switch, so only these words are accepted.
 _demo_camera = env.str("VMS_DEMO_CAMERA", default="").strip().lower() or "true"
@@ -243,7 +264,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"playback.run_export": {"queue": "export"}}
+CELERY_TASK_ROUTES = {"playback.run_export": {"queue": "export"}, "events.notify.*": {"queue": "notify"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -253,6 +274,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Pipelines: start missing ones, stop unwanted ones, restart crashed ones (expires: never let runs pile up).
     "reconcile-pipelines": {"task": "cameras.reconcile_pipelines", "schedule": 5.0, "options": {"expires": 5}},
     "purge-recordings": {"task": "playback.purge_recordings", "schedule": 600.0},
+    "sweep-webhooks": {"task": "events.notify.sweep", "schedule": 5.0, "options": {"expires": 5}},
 }
 
 LOGGING = {
