@@ -1,4 +1,5 @@
-"""Retention: events past `expires` plus a grace period are deleted with their snapshots, in short batches."""
+"""Retention: events past `expires` plus a grace period are deleted with their snapshots, in short batches; webhook
+deliveries are kept for DELIVERY_LOG_DAYS."""
 
 from datetime import datetime, timedelta
 
@@ -6,10 +7,11 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Event
+from .models import Delivery, Event
 from .services import delete_events
 
 BATCH_SIZE = 1000
+DELIVERY_LOG_DAYS = 7  # how long a subscription's delivery log goes back
 
 
 def purge_cutoff(now: datetime | None = None) -> datetime:
@@ -31,3 +33,12 @@ def purge_expired_events(now: datetime | None = None, batch_size: int = BATCH_SI
         if not ids:
             return total
         total += delete_events(Event.objects.filter(pk__in=ids))
+
+
+def purge_delivery_log(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Delete webhook deliveries created more than DELIVERY_LOG_DAYS ago, `batch_size` per statement."""
+    old = Delivery.objects.filter(created_at__lt=(now or timezone.now()) - timedelta(days=DELIVERY_LOG_DAYS))
+    total = 0
+    while ids := list(old.values_list("id", flat=True)[:batch_size]):
+        total += Delivery.objects.filter(pk__in=ids).delete()[0]
+    return total

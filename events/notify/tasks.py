@@ -1,0 +1,25 @@
+"""The notify queue's tasks (settings.CELERY_TASK_ROUTES sends `events.notify.*` there): webhook drains and the
+sweep that beat runs every few seconds."""
+
+from celery import shared_task
+from celery.signals import worker_shutting_down
+
+from . import webhooks
+
+
+@shared_task(name=webhooks.DRAIN_TASK)
+def drain_task(subscription_id: int) -> int:
+    """Send one subscription's due webhook deliveries (at most one drain per subscription runs at a time)."""
+    return webhooks.drain(subscription_id)
+
+
+@shared_task(name="events.notify.sweep")
+def sweep_task() -> int:
+    """Beat: queue drains for every subscription with a due delivery (retries, lost messages, dead workers)."""
+    return webhooks.sweep()
+
+
+@worker_shutting_down.connect
+def _stop_draining(**kwargs) -> None:
+    """A worker that is asked to stop does so after the attempts in flight, not after whole drain slices."""
+    webhooks.stopping.set()
