@@ -1,13 +1,17 @@
-"""RTSP URL rules: what we accept, which hosts cameras may be on, and how passwords are kept out of every output."""
+"""RTSP URL rules: what we accept, which hosts cameras (and webhook targets) may be on, and how passwords are kept
+out of every output."""
 
 import ipaddress
 import logging
 import re
 import socket
+from collections.abc import Iterable
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = {4: ipaddress.ip_address("127.0.0.1"), 6: ipaddress.ip_address("::1")}
 PASSWORD_MASK = "***"
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
 # `scheme://user:password@` of any scheme. The password runs to the last `@` before a `/` or a space, so one with
@@ -16,8 +20,11 @@ _USERINFO = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:)[^\s/]*@"
 
 
 class HostNotAllowed(ValueError):
+    """The URL's host is, or resolves to, an address on a denied network. One fixed message: what the host is, or
+    why it is denied, is not told."""
+
     def __init__(self) -> None:
-        super().__init__("camera host is not allowed")
+        super().__init__("host is not allowed")
 
 
 class PasswordNeeded(ValueError):
@@ -67,17 +74,19 @@ def validate_rtsp_url(url: str) -> str:
     if not parts.hostname:
         raise ValueError("must name a host")
     try:
-        check_host_allowed(url)
+        check_host_allowed(url, settings.VMS_CAMERA_DENY_NETS)
     except HostNotAllowed as exc:
         raise ValueError("must name a host cameras may be on") from exc
     return url
 
 
-def check_host_allowed(url: str) -> None:
-    """Raise HostNotAllowed when the URL's host is, or resolves to, an address in settings.VMS_CAMERA_DENY_NETS.
+def check_host_allowed(url: str, nets: Iterable[IPNetwork]) -> None:
+    """Raise HostNotAllowed when the URL's host is, or resolves to, an address in `nets` (a camera's
+    settings.VMS_CAMERA_DENY_NETS, a webhook's settings.VMS_WEBHOOK_DENY_NETS).
 
-    Checked when a camera is saved and again before each pipeline start, as a name may resolve elsewhere later."""
-    nets = settings.VMS_CAMERA_DENY_NETS
+    Checked when the URL is saved and again before each use (pipeline start, webhook attempt), as a name may resolve
+    elsewhere later."""
+    nets = list(nets)
     host = unquote(urlsplit(url).hostname or "")
     if not nets or not host:
         return
@@ -90,7 +99,9 @@ def check_host_allowed(url: str) -> None:
             return  # resolves to nothing: ffmpeg cannot reach anything through it either
     for address in addresses:
         mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:10.0.0.1 is 10.0.0.1
-        if any(a in net for a in (address, mapped) if a is not None for net in nets):
+        reached = [a for a in (address, mapped) if a is not None]
+        reached += [LOOPBACK[a.version] for a in reached if a.is_unspecified]  # connecting to 0.0.0.0 or :: does
+        if any(a in net for a in reached for net in nets):
             raise HostNotAllowed
 
 

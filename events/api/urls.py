@@ -3,12 +3,14 @@ from rest_framework.routers import SimpleRouter
 
 from .counts import LineCountsView
 from .playback import EventPlaybackView
+from .subscriptions import SubscriptionViewSet
 from .views import EventViewSet
 
 app_name = "events"
 
 router = SimpleRouter(trailing_slash=False)
 router.register("events", EventViewSet, basename="event")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 urlpatterns = [
     *router.urls,
     # The playback API's URL for an event, served by this app (it reads events).

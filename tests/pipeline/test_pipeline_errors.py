@@ -56,7 +56,7 @@ def test_a_camera_on_a_denied_network_is_refused_before_it_starts(kind, camera_a
     supervisor.run_pipeline("probe", camera_a.pk)
     state = PipelineState.objects.get(camera=camera_a, kind="probe")
     assert runs == [], "nothing connected to the denied host"
-    assert (state.state, state.last_error, state.detail) == ("failed", "camera host is not allowed", "")
+    assert (state.state, state.last_error, state.detail) == ("failed", "host is not allowed", "")
     assert client().get(supervisor.lease_key("probe", camera_a.pk)) is None
 
 
