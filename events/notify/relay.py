@@ -38,6 +38,9 @@ class Sink(Protocol):
         """Hand on `events` (each tenant's in `seq` order). Runs in the transaction that then moves the cursors:
         raise to get the same events again later."""
 
+    def close(self) -> None:
+        """Let go of outside connections: the relay stops or lost its lease (a later handle() may open them again)."""
+
 
 @receiver(post_save, sender=Tenant)
 def _cursors_for_new_tenant(sender, instance: Tenant, created: bool, **kwargs) -> None:
@@ -100,7 +103,11 @@ class Relay:
         while not stop.is_set():
             try:
                 if self.lease.acquire():
-                    self._run_while_held(stop)
+                    try:
+                        self._run_while_held(stop)
+                    finally:
+                        for sink in self.sinks:  # a standby stays off the sinks' brokers
+                            sink.close()
             except Exception:  # Redis or PostgreSQL away: stand by, then try again
                 logger.warning("notification relay interrupted", exc_info=True)
                 connection.close_if_unusable_or_obsolete()

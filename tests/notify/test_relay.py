@@ -21,11 +21,15 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.fail = False
+        self.closed = False
 
     def handle(self, events: list[Event]) -> None:
         if self.fail:
             raise ConnectionError("receiver away")
         self.events.extend(events)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def write(tenant, camera, count: int = 1) -> list[str]:
@@ -161,8 +165,9 @@ def test_one_relay_runs_and_a_second_stands_by(tenant_a, cam_a):
     assert [e.id for e in first.events] == written
     assert second.events == []
 
-    stop_first.set()  # the holder stops and releases its lease: the standby takes over
+    stop_first.set()  # the holder stops, lets go of its sinks and its lease: the standby takes over
     first_thread.join(10)
+    assert first.closed and not second.closed
     later = write(tenant_a, cam_a)
     assert wait_for(lambda: second.events)
     stop_second.set()
