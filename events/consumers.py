@@ -1,14 +1,23 @@
-"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection]: every new event of
-the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}; and the tenant's export jobs'
-progress as {"type":"export","data":{…}}."""
+"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection][&after=<event id>]: every
+new event of the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}; and the tenant's
+export jobs' progress as {"type":"export","data":{…}}.
+
+`after` resumes a feed: first the tenant's events committed after that one (matching the filters, oldest first, at
+most REPLAY_LIMIT of those created within REPLAY_WINDOW), then {"type":"replay","after":<id>,"count":n,
+"complete":false when older ones were left out}, then the live feed, with no event twice and none missed between
+them. An `after` that names no event of the tenant gets {"type":"error","detail":…} and close code 4404 (4400 when it
+cannot be an event id at all); the client connects again without it."""
 
 import asyncio
 import json
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db.models import Subquery
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from tenants.auth import principal_from_token
@@ -16,7 +25,18 @@ from tenants.catalogue import EVENTS_READ
 from tenants.gate import MissingScope, TenantPrincipal
 from tenants.groups import tenant_group
 
+from .models import Event
+from .serializers import event_json
+from .services import storable
+
 FILTERS = ("camera_id", "zone", "severity")
+REPLAY_LIMIT = 1000
+REPLAY_WINDOW = timedelta(hours=1)
+# How long a replayed event's own live message may still be on its way: it was committed before the replay's query,
+# and its writer publishes it right after the commit (events.realtime), so far less than this.
+REPLAY_OVERLAP_S = 30.0
+CLOSE_BAD_AFTER = 4400
+CLOSE_UNKNOWN_AFTER = 4404
 
 
 @database_sync_to_async
@@ -25,6 +45,29 @@ def _principal(raw_token: str) -> TenantPrincipal | None:
         return principal_from_token(raw_token).require(EVENTS_READ)
     except (InvalidToken, MissingScope):
         return None
+
+
+@database_sync_to_async
+def _events_after(principal: TenantPrincipal, after: str, filters: dict) -> tuple[list[dict], bool] | None:
+    """The tenant's events after `after` as JSON, oldest first, and whether none was left out; None when `after` is
+    not the tenant's. One query: the anchor's row, united with the newest REPLAY_LIMIT + 1 events after it (read
+    backwards on the (tenant, seq) index, so it stops there); those older than REPLAY_WINDOW are left out here."""
+    events = Event.objects.for_principal(principal)
+    anchor = events.filter(pk=after).order_by()
+    newer = events.filter(seq__gt=Subquery(anchor.values("seq")))
+    if filters["camera_id"] is not None:
+        newer = newer.filter(camera_id=filters["camera_id"])
+    if filters["zone"] is not None:
+        newer = newer.filter(payload__zones__contains=[filters["zone"]])
+    if filters["severity"] is not None:
+        newer = newer.filter(severity=filters["severity"])
+    rows = list(anchor.union(newer.order_by("-seq")[: REPLAY_LIMIT + 1], all=True))
+    if not any(row.pk == after for row in rows):
+        return None
+    newest = [row for row in rows if row.pk != after]
+    cutoff = timezone.now() - REPLAY_WINDOW
+    replay = [row for row in newest[:REPLAY_LIMIT] if row.created >= cutoff]
+    return [event_json(row) for row in reversed(replay)], len(replay) == len(newest)
 
 
 def _json_type(text: str) -> str | None:
@@ -36,10 +79,14 @@ def _json_type(text: str) -> str | None:
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
-    """Authenticates before accepting, joins `tenant.<id>`, forwards that group's events (optionally one camera's)."""
+    """Authenticates before accepting, joins `tenant.<id>`, replays what a resuming client missed, forwards that
+    group's events (those matching the connection's filters)."""
 
     group: str | None = None
     expiry: asyncio.Task | None = None
+    # Ids of replayed events whose live message may still come (dropped then), until `replayed_until`.
+    replayed: set[str] | None = None
+    replayed_until = 0.0
 
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode())
@@ -49,12 +96,35 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused with HTTP 403
             return
         # An empty filter (`?zone=`) counts as absent, as in GET /v2/api/events.
-        self.camera_id, self.zone, self.severity = (query.get(key, [""])[0] or None for key in FILTERS)
+        filters = {key: query.get(key, [""])[0] or None for key in FILTERS}
+        self.camera_id, self.zone, self.severity = filters.values()
+        after = query.get("after", [""])[0] or None
+        if after is not None and (len(after) > Event._meta.pk.max_length or not storable(after)):
+            await self._refuse(CLOSE_BAD_AFTER, "`after` is not an event id.")
+            return
         self.group = tenant_group(principal.tenant_id)
+        # Joined before the replay's query: an event committed after the query is published after the join, so it
+        # comes live; one committed before is in the replay, and its live message (if it still comes) is dropped.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if after is not None and (found := await _events_after(principal, after, filters)) is None:
+            await self._refuse(CLOSE_UNKNOWN_AFTER, f"No event '{after}' in this tenant.")
+            return
         await self.accept()
         if principal.expires_at is not None:
             self.expiry = asyncio.create_task(self._close_at(principal.expires_at))
+        if after is not None:
+            replay, complete = found
+            for event in replay:
+                await self.send_json({"v": 2, "data": event})
+            await self.send_json({"type": "replay", "after": after, "count": len(replay), "complete": complete})
+            self.replayed = {event["id"] for event in replay}
+            self.replayed_until = time.monotonic() + REPLAY_OVERLAP_S
+
+    async def _refuse(self, code: int, detail: str) -> None:
+        """A bad `after`: accepted only to say why (a browser sees no reason for a refused handshake), then closed."""
+        await self.accept()
+        await self.send_json({"type": "error", "detail": detail})
+        await self.close(code=code)
 
     async def _close_at(self, expires_at: int) -> None:
         """Access ends with the token: the socket closes at its `exp` with 4401; the client reconnects with a new
@@ -83,11 +153,20 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             and (self.zone is None or (isinstance(zones, list) and self.zone in zones))
         )
 
+    def _replayed(self, event: dict) -> bool:
+        """Whether the event went out in the replay (each event's live message comes once: forgotten then)."""
+        if self.replayed is not None and time.monotonic() > self.replayed_until:
+            self.replayed = None
+        if not self.replayed or event["id"] not in self.replayed:
+            return False
+        self.replayed.discard(event["id"])
+        return True
+
     async def export_progress(self, message: dict) -> None:
         """An export job of the tenant changed (state, progress): {"type": "export", "data": <job>}."""
         await self.send_json({"type": "export", "data": message["export"]})
 
     async def events_created(self, message: dict) -> None:
         for event in message["events"]:
-            if self._wanted(event):
+            if self._wanted(event) and not self._replayed(event):
                 await self.send_json({"v": 2, "data": event})

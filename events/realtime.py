@@ -57,10 +57,10 @@ class _Sender:
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < BATCH_SIZE:
                 batch.append(self._queue.get_nowait())
-            results = await asyncio.gather(*(layer.group_send(g, m) for g, m in batch), return_exceptions=True)
-            for error in (r for r in results if isinstance(r, BaseException)):
-                # Realtime is best effort: the row is committed and stays readable through the API.
-                logger.error("Could not publish an event to the channel layer", exc_info=error)
+            by_group: dict[str, list[dict]] = {}
+            for group, message in batch:
+                by_group.setdefault(group, []).append(message)
+            await asyncio.gather(*(_send_in_order(layer, group, messages) for group, messages in by_group.items()))
             with self._idle:
                 self._unsent -= len(batch)
                 self._idle.notify_all()
@@ -69,6 +69,17 @@ class _Sender:
         """Wait until every queued send is done (at exit, so a command's or worker's last events still go out)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._unsent == 0 or self._pid != os.getpid(), timeout)
+
+
+async def _send_in_order(layer, group: str, messages: list[dict]) -> None:
+    """One group's messages one after another: its clients get a process's events in commit order, so the last event
+    a client saw is where it can resume (EventsConsumer's `after`). Concurrent sends could swap them."""
+    for message in messages:
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            # Realtime is best effort: the row is committed and stays readable through the API.
+            logger.exception("Could not publish an event to the channel layer")
 
 
 _sender = _Sender()

@@ -1,13 +1,32 @@
-// The tenant's realtime feed: /v2/ws/events?token=...[&severity=&zone=&camera_id=], event envelopes
+// The tenant's realtime feed: /v2/ws/events?token=...[&severity=&zone=&camera_id=][&after=], event envelopes
 // {"v":2,"data":{event}} and other messages {"type":"export","data":{job}}; reconnect with backoff.
-import { session, signOut } from "./api.js";
+import { refreshSession, session, signOut } from "./api.js";
+
+const EXPIRED = "Your session has expired. Please sign in again.";
+
+// Live events of two writers can reach a socket swapped (each writer publishes its own in commit order), so the
+// event received last is not always the newest: a reconnect resumes from one received this long before it, and the
+// screens drop the repeats by id.
+const RESUME_MARGIN_MS = 2000;
 
 /**
  * Calls onEvent(event) for each pushed event and onState("live"|"connecting"|"offline"); returns close().
- * `filters` (camera_id, zone, severity) are the server's: only matching events are pushed.
+ * `filters` (camera_id, zone, severity) are the server's: only matching events are pushed. A reconnect resumes
+ * (`after=`) a little before the last event received, so the server first sends the events that came meanwhile.
  */
 export function subscribeEvents(onEvent, onState, filters = {}) {
-  return subscribe((message) => message.v === 2 && message.data && onEvent(message.data), onState, filters);
+  let recent = []; // {id, at} received, oldest first: the newest one older than the margin, then the rest
+  const onMessage = (message) => {
+    if (message.v === 2 && message.data) {
+      const now = Date.now();
+      recent.push({ id: message.data.id, at: now });
+      while (recent.length > 1 && recent[1].at <= now - RESUME_MARGIN_MS) recent.shift();
+      onEvent(message.data);
+    } else if (message.type === "error") {
+      recent = []; // that event is gone (retention): the socket closes, and the next one starts from now
+    }
+  };
+  return subscribe(onMessage, onState, () => ({ ...filters, after: recent[0]?.id }));
 }
 
 /** Calls onJob(job) for each export job's progress pushed to the tenant ({"type":"export"}); returns close(). */
@@ -15,21 +34,41 @@ export function subscribeExports(onJob, onState) {
   return subscribe((message) => message.type === "export" && message.data && onJob(message.data), onState);
 }
 
-function subscribe(onMessage, onState, filters = {}) {
+/** Whether the access token can open a socket, renewing it first when it has expired or is about to. */
+async function tokenReady() {
+  if (session.current() && session.refreshDelay() !== 0) return true;
+  return (await refreshSession()) || Boolean(session.current());
+}
+
+function subscribe(onMessage, onState, params = () => ({})) {
   let socket = null;
   let closed = false;
   let retry = 1000;
   let timer = null;
 
-  function connect() {
-    if (!session.current()) {
-      signOut("Your session has expired. Please sign in again.");
+  function reconnectLater() {
+    onState("offline");
+    timer = setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 30000);
+  }
+
+  async function connect() {
+    onState("connecting");
+    let ready;
+    try {
+      ready = await tokenReady();
+    } catch {
+      if (!closed) reconnectLater(); // the server cannot be reached: the session goes on
       return;
     }
-    onState("connecting");
+    if (closed) return;
+    if (!ready) {
+      signOut(EXPIRED);
+      return;
+    }
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const query = new URLSearchParams({ token: session.token });
-    for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
+    for (const [key, value] of Object.entries(params())) if (value) query.set(key, value);
     socket = new WebSocket(`${scheme}://${window.location.host}/v2/ws/events?${query}`);
     socket.addEventListener("open", () => {
       retry = 1000;
@@ -39,10 +78,7 @@ function subscribe(onMessage, onState, filters = {}) {
       onMessage(JSON.parse(message.data));
     });
     socket.addEventListener("close", () => {
-      if (closed) return;
-      onState("offline");
-      timer = setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 30000);
+      if (!closed) reconnectLater();
     });
   }
 

@@ -3,7 +3,7 @@ import { api, apiPage, mediaUrl } from "../api.js";
 import { subscribeEvents } from "../realtime.js";
 import { cameraSelect, emptyState, errorState, formatTime, h, loading } from "../ui.js";
 
-const TYPES = ["person", "vehicle", "license_plate", "line_crossing", "motion"];
+const TYPES = ["person", "vehicle", "license_plate", "line_crossing", "motion", "camera_offline", "camera_online"];
 const PAGE_SIZE = 25;
 
 function eventCard(event, cameraName, filters) {
