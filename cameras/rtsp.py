@@ -6,7 +6,7 @@ import logging
 import re
 import socket
 from collections.abc import Iterable
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -60,19 +60,26 @@ class MaskCredentials(logging.Filter):
         return True
 
 
-def validate_rtsp_url(url: str) -> str:
-    """Return the URL when it is rtsp:// or rtsps:// with an allowed host; raise ValueError otherwise."""
-    if any(c.isspace() for c in url):
-        raise ValueError("must not contain whitespace")
+def split_url(url: str, schemes: tuple[str, ...]) -> SplitResult:
+    """`url` split, when it has one of `schemes`, a host and a valid port and no whitespace or control characters;
+    raise ValueError saying what is wrong (worded to follow "URL ")."""
+    if any(c.isspace() for c in url) or not url.isprintable():
+        raise ValueError("must not contain whitespace or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError on a bad port)
     except ValueError as exc:
         raise ValueError(f"is not a valid URL ({exc})") from exc
-    if parts.scheme not in ("rtsp", "rtsps"):
-        raise ValueError("must start with rtsp:// or rtsps://")
+    if parts.scheme not in schemes:
+        raise ValueError(f"must start with {' or '.join(f'{scheme}://' for scheme in schemes)}")
     if not parts.hostname:
         raise ValueError("must name a host")
+    return parts
+
+
+def validate_rtsp_url(url: str) -> str:
+    """Return the URL when it is rtsp:// or rtsps:// with an allowed host; raise ValueError otherwise."""
+    split_url(url, ("rtsp", "rtsps"))
     try:
         check_host_allowed(url, settings.VMS_CAMERA_DENY_NETS)
     except HostNotAllowed as exc:

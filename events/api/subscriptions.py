@@ -1,8 +1,6 @@
 """/v2/api/subscriptions: a tenant's webhook subscriptions, each one's delivery log, and a test delivery. The engine
 that sends them is events.notify.webhooks; the admin validates a subscription with the serializer here."""
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -13,9 +11,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from cameras.aim import MAX_NAME_LENGTH
-from cameras.rtsp import HostNotAllowed, check_host_allowed
+from cameras.rtsp import HostNotAllowed, check_host_allowed, split_url
 from tenants.api.openapi import errors
-from tenants.api.viewsets import TenantModelViewSet, keyset_page
+from tenants.api.viewsets import TenantModelViewSet, keyset_page, newest_first_page
 from tenants.catalogue import SUBSCRIPTIONS_WRITE
 from tenants.models import Tenant
 
@@ -33,20 +31,7 @@ def validate_webhook_url(url: str) -> str:
 
     The host is checked again before every attempt (events.notify.webhooks), as a name may resolve elsewhere later.
     """
-    if any(c.isspace() for c in url) or not url.isprintable():
-        raise ValueError("must not contain whitespace or control characters")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise ValueError(f"is not a valid URL ({exc})") from exc
-    if settings.VMS_WEBHOOK_ALLOW_HTTP:
-        if parts.scheme not in ("http", "https"):
-            raise ValueError("must start with https:// or http://")
-    elif parts.scheme != "https":
-        raise ValueError("must start with https://")
-    if not parts.hostname:
-        raise ValueError("must name a host")
+    parts = split_url(url, ("https", "http") if settings.VMS_WEBHOOK_ALLOW_HTTP else ("https",))
     if "@" in parts.netloc:  # a secret in the URL would show wherever the URL does; the body is signed instead
         raise ValueError("must not hold a user name or password")
     try:
@@ -227,12 +212,8 @@ class SubscriptionViewSet(TenantModelViewSet):
     def list(self, request):
         query = SubscriptionQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
-        subscriptions = self.get_queryset().order_by("-id")
-        if "before" in params:
-            subscriptions = subscriptions.filter(pk__lt=params["before"])
-        page = self.get_serializer(subscriptions[: params["limit"]], many=True).data
-        return keyset_page(request, page, params["limit"])
+        rows, params = self.get_queryset(), query.validated_data
+        return newest_first_page(request, rows, params, lambda subscription: self.get_serializer(subscription).data)
 
     def create(self, request):
         body = self.get_serializer(data=request.data)

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from cameras.models import Camera
 from tenants.api.openapi import errors
-from tenants.api.viewsets import TenantScopedMixin, keyset_page
+from tenants.api.viewsets import TenantScopedMixin, newest_first_page
 from tenants.catalogue import EXPORTS_WRITE, PLAYBACK_READ
 from tenants.models import Tenant
 
@@ -86,12 +86,7 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
     def list(self, request):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        params = query.validated_data
-        exports = self.get_queryset().order_by("-id")
-        if "before" in params:
-            exports = exports.filter(pk__lt=params["before"])
-        page = [export_json(e) for e in exports[: params["limit"]]]
-        return keyset_page(request, page, params["limit"])
+        return newest_first_page(request, self.get_queryset(), query.validated_data, export_json)
 
     def retrieve(self, request, pk: str):
         return Response(export_json(self.get_object()))

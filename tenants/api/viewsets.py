@@ -1,5 +1,8 @@
 """Base classes that make every tenant API declarative: scoping, auth and errors live here."""
 
+from collections.abc import Callable
+
+from django.db.models import Model, QuerySet
 from django.utils.http import urlencode
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
@@ -45,3 +48,12 @@ def keyset_page(request, page: list[dict], limit: int) -> Response:
         next_query = {**request.query_params.dict(), "before": page[-1]["id"]}
         headers["Link"] = f'<{request.path}?{urlencode(next_query)}>; rel="next"'
     return Response(page, headers=headers)
+
+
+def newest_first_page(request, rows: QuerySet, params: dict, present: Callable[[Model], dict]) -> Response:
+    """keyset_page of `rows` newest first by id, each shown by `present`: `params` (validated) hold `limit` and
+    maybe `before`, an id."""
+    rows = rows.order_by("-id")
+    if "before" in params:
+        rows = rows.filter(pk__lt=params["before"])
+    return keyset_page(request, [present(row) for row in rows[: params["limit"]]], params["limit"])

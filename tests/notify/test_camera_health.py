@@ -2,12 +2,10 @@
 from a real RTSP camera cut under a real recorder worker and relay to REST and Kalay."""
 
 import signal
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from cameras.models import Camera, PipelineState, StatusChange
@@ -23,6 +21,7 @@ from ..factories import CameraFactory
 from ..pipeline.test_recorder import wait_for
 from ..processes import running_relay, running_worker
 from ..rtsp_camera import RtspCamera
+from .concurrency import second_waits_for_first
 
 DEBOUNCE_S = 5  # VMS_CAMERA_HEALTH_DEBOUNCE's default, which the tests keep
 
@@ -148,31 +147,8 @@ def test_each_tenant_gets_its_own_events_in_few_queries(tenant_a, tenant_b, clie
 @pytest.mark.django_db(transaction=True)
 def test_two_relays_racing_tell_an_outage_once(cam_a):
     went(cam_a, "offline", 60)
-    claimed, release, second_done = threading.Event(), threading.Event(), threading.Event()
-    written: dict[str, int] = {}
-
-    def first() -> None:
-        with transaction.atomic():
-            written["first"] = report_health()
-            claimed.set()
-            release.wait(10)
-        connection.close()
-
-    def second() -> None:
-        claimed.wait(10)
-        written["second"] = report_health()  # it sees the candidate (the first has not committed) ...
-        second_done.set()
-        connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    assert claimed.wait(10)
-    assert not second_done.wait(0.5), "the second relay did not wait for the first one's claim"
-    release.set()
-    for thread in threads:
-        thread.join(10)
-    assert written == {"first": 1, "second": 0}  # ... and, once the claim is committed, writes nothing
+    # The second sees the candidate (the first has not committed), waits for the first's claim, then writes nothing.
+    assert second_waits_for_first(report_health, report_health) == (1, 0)
     assert len(health_events(cam_a)) == 1
 
 

@@ -4,13 +4,14 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from events.models import Event, NotifyCursor
 from events.notify.relay import BATCH, Relay, relay_once, start_cursors
 from events.services import create_events
 
 from ..factories import CameraFactory, TenantFactory
+from .concurrency import second_waits_for_first
 
 
 class Recorder:
@@ -50,30 +51,8 @@ def cam_b(tenant_b):
 @pytest.mark.django_db(transaction=True)
 def test_a_tenants_seq_rises_in_commit_order(tenant_a, cam_a):
     """A writer that inserts while another's transaction is open waits for its commit, so it numbers after it."""
-    inserted, release, second_done = threading.Event(), threading.Event(), threading.Event()
-    ids: dict[str, list[str]] = {}
-
-    def first() -> None:
-        with transaction.atomic():
-            ids["first"] = write(tenant_a, cam_a)
-            inserted.set()
-            release.wait(10)
-        connection.close()
-
-    def second() -> None:
-        inserted.wait(10)
-        ids["second"] = write(tenant_a, cam_a)
-        second_done.set()
-        connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    assert inserted.wait(10)
-    assert not second_done.wait(0.5), "the second writer did not wait for the first one's commit"
-    release.set()
-    for thread in threads:
-        thread.join(10)
+    first, second = second_waits_for_first(lambda: write(tenant_a, cam_a), lambda: write(tenant_a, cam_a))
+    ids = {"first": first, "second": second}
     seq = dict(Event.objects.filter(id__in=ids["first"] + ids["second"]).values_list("id", "seq"))
     assert seq[ids["second"][0]] > seq[ids["first"][0]]
 
