@@ -4,8 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 set -a; . ./.env; set +a
-# A development system: webhooks may go to plain http receivers (production leaves it off; .env can say otherwise).
+# A development system: webhooks may go to plain http receivers on this machine (production allows neither; .env
+# can say otherwise). Link-local, where cloud metadata services answer, stays denied.
 export VMS_WEBHOOK_ALLOW_HTTP="${VMS_WEBHOOK_ALLOW_HTTP:-true}"
+export VMS_WEBHOOK_DENY_NETS="${VMS_WEBHOOK_DENY_NETS-169.254.0.0/16,fe80::/10}"
 # MQTT to this machine's broker when one answers on 1883 (a VMS_MQTT_URL in .env wins; an empty one turns it off).
 if [ -z "${VMS_MQTT_URL+set}" ] && (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   export VMS_MQTT_URL=mqtt://127.0.0.1:1883
