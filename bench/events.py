@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,23 +69,12 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.figures import percentiles, report  # noqa: E402
 from cameras.models import Camera  # noqa: E402
 from events.realtime import flush_published  # noqa: E402
 from events.services import create_event, create_events  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.tokens import issue_access_token  # noqa: E402
-
-
-def percentiles(samples_ms: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples_ms)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def report(name: str, value: float, unit: str, baseline_name: str, baseline: float) -> None:
-    """One figure, its same-run baseline and the ratio (figure / baseline)."""
-    ratio = value / baseline if baseline else float("inf")
-    print(f"  {name:<34} {value:10.2f} {unit:<8} {baseline_name:<30} {baseline:10.2f} {unit:<8} ratio {ratio:6.2f}")
-
 
 # ---------------------------------------------------------------- dataset
 

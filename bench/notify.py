@@ -59,6 +59,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
 from bench.cpu import proc_cpu  # noqa: E402
+from bench.figures import percentiles, report  # noqa: E402
 from cameras.models import Camera  # noqa: E402
 from cameras.pipeline.lease import client as redis_client  # noqa: E402
 from events.models import Delivery, Event, NotifyCursor, Subscription  # noqa: E402
@@ -72,17 +73,6 @@ EVENT = {"camera_id": "cam-1", "type": "person", "confidence": 0.9}
 BURST_BATCH = 100  # events per create_events call when writing at full speed
 RECEIVER_NICE = 19
 NOTIFY_OFF = "notify off"  # the ingest cost section's setting before the relay and the worker start, and after
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def report(name: str, value: float, unit: str, baseline_name: str, baseline: float) -> None:
-    """One figure, its same-run baseline and the ratio (figure / baseline)."""
-    ratio = value / baseline if baseline else float("inf")
-    print(f"  {name:<34} {value:9.2f} {unit:<6} {baseline_name:<34} {baseline:9.2f} {unit:<6} ratio {ratio:5.2f}")
 
 
 class Arrivals:
