@@ -12,6 +12,7 @@ each: delivery is at least once, and a worker that dies before a flush leaves th
 again under the same X-VMS-Delivery-Id (receivers deduplicate on it).
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,12 +21,13 @@ import random
 import secrets
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,6 +39,7 @@ from cameras.rtsp import HostNotAllowed, check_host_allowed
 
 from ..models import Delivery, Event, Severity, Subscription
 from ..serializers import event_envelope, iso_ms
+from ..services import copy_into_table
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ ANSWER_READ_BYTES = 4096  # an answer this short is read to its end, so that its
 SUBSCRIPTION_FIELDS = ("url", "secret", "enabled", "failing_since")
 DELIVERY_FIELDS = ("event_id", "body", "attempts")
 CONNECT_TIMEOUT_S = 3.0
+POOL_HOSTS = 100  # target hosts whose connections are kept open between deliveries (least recently used go)
+POOL_CONNECTIONS = 4  # kept per host; more threads sending to one host open extra ones and close them after
 SCHEDULE_AHEAD_S = 10.0  # a retry due within this is queued with a countdown; later ones are left to the sweep
 USER_AGENT = "vms-webhooks/2"
 RETRYABLE = {408, 429}  # the 4xx answers that mean "later", not "never"
@@ -104,7 +109,7 @@ class WebhookSink:
                     deliveries.append(
                         Delivery(subscription=subscription, event_id=event.id, body=body, next_attempt_at=now)
                     )
-        Delivery.objects.bulk_create(deliveries)
+        copy_into_table(deliveries)
         schedule_on_commit({d.subscription_id for d in deliveries})
 
     def close(self) -> None:
@@ -223,25 +228,39 @@ def _drain_slice(subscription_id: int, lease: Lease) -> tuple[int, bool]:
         _fail_pending(_due(subscription_id).exclude(event_id__startswith=TEST_EVENT_PREFIX))
     outcomes = Outcomes()
     try:
-        with _session(subscription.url) as session:
-            return _send_due(session, subscription, lease, outcomes)
+        return _send_due(subscription, lease, outcomes)
     finally:
         outcomes.flush()
 
 
-def _session(url: str) -> requests.Session:
-    """A session that ignores ~/.netrc (its credentials must never reach a tenant's host) and reads the proxy and CA
-    bundle settings from the environment once, not on every request."""
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies = requests.utils.get_environ_proxies(url)
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    return session
+def _pool(url: str) -> urllib3.PoolManager:
+    """The worker's connections to `url`'s host: direct, or through the egress proxy the environment names for it
+    (HTTPS_PROXY/HTTP_PROXY, less NO_PROXY). urllib3 rather than requests: a third of the CPU a delivery takes, and
+    no ~/.netrc, whose credentials must never reach a tenant's host."""
+    parts = urlsplit(url)
+    proxies = _environment_proxies()
+    bypass = urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)
+    return _connections(None if bypass else proxies.get(parts.scheme))
 
 
-def _send_due(
-    session: requests.Session, subscription: Subscription, lease: Lease, outcomes: Outcomes
-) -> tuple[int, bool]:
+@functools.cache
+def _environment_proxies() -> dict[str, str]:
+    return urllib.request.getproxies_environment()  # once: reading it walks the whole environment
+
+
+@functools.cache
+def _connections(proxy: str | None) -> urllib3.PoolManager:
+    """Kept for the process's life and shared by its threads, so a drain reuses the last one's connections."""
+    options = {
+        "num_pools": POOL_HOSTS,
+        "maxsize": POOL_CONNECTIONS,
+        # The system's trust store (or SSL_CERT_FILE), unless a bundle is named as for requests and curl.
+        "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None,
+    }
+    return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+
+
+def _send_due(subscription: Subscription, lease: Lease, outcomes: Outcomes) -> tuple[int, bool]:
     started = renewed = time.monotonic()
     sent = 0
     while sent < SLICE_DELIVERIES and time.monotonic() - started < SLICE_S and not stopping.is_set():
@@ -252,7 +271,7 @@ def _send_due(
         if not deliveries:
             return sent, False
         for delivery in deliveries:
-            error = attempt(session, subscription, delivery)
+            error = attempt(subscription, delivery)
             outcomes.add(delivery)
             sent += 1
             if error is not None:
@@ -302,14 +321,15 @@ class Outcome(NamedTuple):
     retry_after: float | None = None
 
 
-def post(session: requests.Session, subscription: Subscription, delivery: Delivery) -> Outcome:
+def post(subscription: Subscription, delivery: Delivery) -> Outcome:
     """POST the delivery once, signed afresh."""
     body = delivery.body.encode()
     try:
         _check_target(subscription.url)
-        response = session.post(
+        response = _pool(subscription.url).request(
+            "POST",
             subscription.url,
-            data=body,
+            body=body,
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
@@ -318,32 +338,37 @@ def post(session: requests.Session, subscription: Subscription, delivery: Delive
                 "X-VMS-Delivery-Id": str(delivery.id),
                 "X-VMS-Attempt": str(delivery.attempts + 1),
             },
-            timeout=(CONNECT_TIMEOUT_S, settings.VMS_WEBHOOK_TIMEOUT),
-            allow_redirects=False,
-            stream=True,  # the answer's body is never used: at most ANSWER_READ_BYTES of it are read
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=settings.VMS_WEBHOOK_TIMEOUT),
+            retries=False,
+            redirect=False,
+            preload_content=False,  # the answer's body is never used: at most ANSWER_READ_BYTES of it are read
         )
-        response.raw.read(ANSWER_READ_BYTES, decode_content=False)  # read to its end, its connection is reused
+        # Read to its end, the connection goes back to the pool; a longer answer's connection is closed instead.
+        response.read(ANSWER_READ_BYTES, decode_content=False)
         response.close()
+        response.release_conn()
     except Refused as exc:
         return Outcome(None, str(exc))
-    except requests.Timeout:
-        return Outcome(None, "timed out", retry=True)
-    except requests.ConnectionError:
+    except urllib3.exceptions.NewConnectionError:  # a ConnectTimeoutError too, in urllib3's hierarchy
         return Outcome(None, "could not connect", retry=True)
-    except Exception as exc:  # a bad URL, a name that does not resolve...: retried like a receiver that is away
+    except urllib3.exceptions.TimeoutError:
+        return Outcome(None, "timed out", retry=True)
+    except urllib3.exceptions.HTTPError:  # reset, closed early, TLS, proxy
+        return Outcome(None, "could not connect", retry=True)
+    except Exception as exc:  # anything else: retried like a receiver that is away
         return Outcome(None, f"could not send ({type(exc).__name__})", retry=True)
-    code = response.status_code
+    code = response.status
     if 200 <= code < 300:
         return Outcome(code)
     retry_after = _retry_after(response.headers.get("Retry-After")) if code in (429, 503) else None
     return Outcome(code, f"HTTP {code}", code >= 500 or code in RETRYABLE, retry_after)
 
 
-def attempt(session: requests.Session, subscription: Subscription, delivery: Delivery) -> str | None:
+def attempt(subscription: Subscription, delivery: Delivery) -> str | None:
     """Send the delivery once and set its outcome on it (the caller writes it); the error to disable the
     subscription with, when it must be."""
     started = time.monotonic()
-    outcome = post(session, subscription, delivery)
+    outcome = post(subscription, delivery)
     now = timezone.now()
     delivery.attempts += 1
     delivery.response_code = outcome.code
