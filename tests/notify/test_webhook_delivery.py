@@ -1,12 +1,17 @@
 """Webhook delivery end to end: events written here, the relay and a notify worker as real processes, and a real
 HTTP receiver (tests/webhook_receiver.py) whose log of requests the tests read."""
 
+import http.client
 import json
+import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -282,3 +287,54 @@ def test_the_delivery_log_is_purged_after_its_days(tenant_a):
 
     assert purge_delivery_log(batch_size=1) == 1
     assert list(Delivery.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+@contextmanager
+def forward_proxy():
+    """A real HTTP forward proxy in a thread of this process: it passes each POST on to its absolute URL and keeps
+    the URLs it was asked for (`.seen`); `.url` is its address."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            target = urlsplit(self.path)
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection")}
+            upstream.request("POST", target.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            answer.read()
+            upstream.close()
+            self.send_response(answer.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}", seen=seen)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_deliveries_go_through_the_environment_proxy_unless_no_proxy_names_the_host(tenant_a, cam_a, notify, receiver):
+    with forward_proxy() as proxy, receiver() as hook:
+        Subscription.objects.create(tenant=tenant_a, url=hook.url)
+        with notify(HTTP_PROXY=proxy.url):
+            [through_proxy] = write(tenant_a, cam_a)
+            wait_for(hook.requests, what="the webhook through the proxy")
+        assert proxy.seen == [hook.url]
+
+        with notify(HTTP_PROXY=proxy.url, NO_PROXY="127.0.0.1"):
+            [direct] = write(tenant_a, cam_a)
+            wait_for(lambda: len(hook.requests()) == 2, what="the webhook sent directly")
+        assert proxy.seen == [hook.url]  # not asked again
+
+    assert [header(r, "X-VMS-Event-Id") for r in hook.requests()] == [through_proxy.id, direct.id]
