@@ -5,7 +5,9 @@ from datetime import timedelta
 import cv2
 import numpy as np
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from playback import paths
@@ -212,3 +214,5 @@ async def test_under_asgi_a_segment_streams_in_blocks_not_whole(async_client, se
     part = await async_client.get(signed, headers={"Range": "bytes=10-19"})
     assert (part.status_code, part.is_async) == (206, True)
     assert b"".join([block async for block in part.streaming_content]) == data[10:20]
+    # That thread's connection would outlive the test and keep the test database from being dropped at the end.
+    await sync_to_async(connections.close_all)()
