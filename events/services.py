@@ -233,14 +233,13 @@ def copy_into_table(objects: list[Model]) -> None:
     meta, now = objects[0]._meta, timezone.now()
     fields = [f for f in meta.concrete_fields if not isinstance(getattr(objects[0], f.attname), DatabaseDefault)]
     stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    as_jsonb = [isinstance(f, JSONField) for f in fields]
+    values = [(f.attname, isinstance(f, JSONField)) for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor, cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy:
         for obj in objects:
             for name in stamped:
                 setattr(obj, name, now)
-            values = [getattr(obj, f.attname) for f in fields]
-            copy.write_row([Jsonb(v) if jsonb else v for v, jsonb in zip(values, as_jsonb, strict=True)])
+            copy.write_row([Jsonb(getattr(obj, name)) if jsonb else getattr(obj, name) for name, jsonb in values])
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
 
