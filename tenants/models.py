@@ -32,6 +32,18 @@ class Tenant(models.Model):
     export_retention_days = models.PositiveIntegerField(
         default=7, validators=[MinValueValidator(1)], help_text="How long a finished export is kept (unless held)"
     )
+    storage_quota_gb = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Recording storage the tenant may use, in GB (empty: no quota)"
+    )
+    export_quota_gb = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Export storage the tenant may use (held exports count) in GB; empty: no quota"
+    )
+    max_running_exports = models.PositiveIntegerField(
+        default=2, validators=[MinValueValidator(1)], help_text="Exports of this tenant that may run at once"
+    )
+    max_queued_exports = models.PositiveIntegerField(
+        default=20, validators=[MinValueValidator(1)], help_text="Exports of this tenant that may wait to run"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -64,3 +76,27 @@ class Membership(models.Model):
     @property
     def scopes(self) -> tuple[str, ...]:
         return READ_SCOPES if self.role == self.Role.VIEWER else SCOPES
+
+
+class DailyUsage(models.Model):
+    """What a tenant used on one UTC day, counted as the work happens (tenants.usage.record), for resellers to bill
+    on: one row per tenant and day, each counter raised by an UPSERT so concurrent writers never lose a count."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="usage")
+    date = models.DateField()
+    camera_seconds = models.FloatField(default=0)
+    recording_bytes = models.BigIntegerField(default=0)
+    export_bytes = models.BigIntegerField(default=0)
+    snapshot_bytes = models.BigIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+    exports = models.BigIntegerField(default=0)
+    deliveries = models.BigIntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "date"], name="daily_usage_tenant_date")]
+        ordering = ["tenant", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.date}"
