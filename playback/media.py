@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from rest_framework.exceptions import AuthenticationFailed
 
-from tenants.auth import TenantJWTAuthentication, principal_from_token
+from tenants.auth import TenantJWTAuthentication, failure_message, principal_from_token
 from tenants.gate import MissingScope, TenantPrincipal
 from tenants.models import Tenant
 
@@ -62,7 +62,7 @@ def principal_for(request: HttpRequest, scopes: Iterable[str]) -> TenantPrincipa
                 )
             principal = found[0]
     except AuthenticationFailed as exc:
-        raise MediaDenied(401, str(exc.detail), "token_not_valid") from exc
+        raise MediaDenied(401, failure_message(exc), "token_not_valid") from exc
     try:
         return principal.require(*scopes)
     except MissingScope as exc:
@@ -158,7 +158,12 @@ def serve_file(request: HttpRequest, path: Path, content_type: str, cache_contro
         span = byte_range(wanted, stat.st_size)
     except ValueError:
         file.close()
-        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{stat.st_size}"})
+        response = JsonResponse(
+            {"detail": f"The range is not within the file's {stat.st_size} bytes.", "code": "range_not_satisfiable"},
+            status=416,
+        )
+        response["Content-Range"] = f"bytes */{stat.st_size}"
+        return response
     if span is None:
         return _file_response(request, file, content_type=content_type, headers=headers)
     first, last = span

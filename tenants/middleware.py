@@ -1,12 +1,16 @@
 """The API's error shape for the errors Django answers itself, before or around any API view."""
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 
-API_PATHS = ("/v2/api/", "/v2/hls/")
+logger = logging.getLogger(__name__)
+API_PATHS = ("/v2/api/", "/v2/hls/", "/v2/exports/")
+DATABASE_RETRY_AFTER_S = 2
 
 
 def _error(status: int, detail: str, code: str) -> JsonResponse:
@@ -14,8 +18,10 @@ def _error(status: int, detail: str, code: str) -> JsonResponse:
 
 
 class ApiErrorsMiddleware:
-    """Under /v2/api/ and /v2/hls/, Django's HTML 404 (an unknown path, a trailing slash) and 405 (a method a
-    view does not take) become `{"detail", "code"}` JSON, and a body over DATA_UPLOAD_MAX_MEMORY_SIZE a JSON 413.
+    """Under /v2/api/, /v2/hls/ and /v2/exports/, Django's HTML 404 (an unknown path, a trailing slash) and 405 (a
+    method a view does not take) become `{"detail", "code"}` JSON, and a body over DATA_UPLOAD_MAX_MEMORY_SIZE a
+    JSON 413. Everywhere, a database that cannot be reached or has no free pooled connection (PoolTimeout) is a JSON
+    503 with Retry-After: the request can succeed when repeated, which a 500 does not tell a client.
 
     A path with a NUL character is a 404 everywhere before any view sees it: PostgreSQL text cannot hold NUL, so
     looking up an object by such a path would fail with a 500.
@@ -41,4 +47,9 @@ class ApiErrorsMiddleware:
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PATHS):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             return _error(413, f"The request body is larger than {limit} bytes.", "request_too_large")
+        if isinstance(exception, OperationalError):
+            logger.warning("Database unavailable for %s: %s", request.path, exception)
+            error = _error(503, "The database is busy or unavailable; try again shortly.", "database_unavailable")
+            error["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+            return error
         return None

@@ -1,5 +1,5 @@
-"""The web process: daphne's command line, with `token=` values (JWTs) kept out of its access log, and a
-PostgreSQL connection pool by default.
+"""The web process: daphne's command line, with `token=` (JWTs) and `sig=` values (a signed media URL's key to its
+file until it expires) kept out of its access log, and a PostgreSQL connection pool by default.
 
 Run as `python -m vms.server <daphne's arguments>`. Browsers can only send a WebSocket's or a media URL's token in
 the query string (`?token=`), and daphne's access log (stdout unless --access-log) writes each request's full URI;
@@ -13,12 +13,12 @@ import re
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
-_TOKEN = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
+_CREDENTIAL = re.compile(r"([?&](?:token|sig)=)[^&#\s]*", re.IGNORECASE)
 
 
 def redact_tokens(uri: str) -> str:
-    """`uri` with the value of each `token` query parameter replaced by `***`."""
-    return _TOKEN.sub(r"\1***", uri)
+    """`uri` with the value of each `token` and `sig` query parameter replaced by `***`."""
+    return _CREDENTIAL.sub(r"\1***", uri)
 
 
 class RedactingServer(Server):

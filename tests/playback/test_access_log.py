@@ -37,7 +37,8 @@ def test_daphne_logs_each_request_with_its_token_masked(camera_a, make_token, tm
         ("/v2/ws/events?token=a.b.c", "/v2/ws/events?token=***"),
         ("/p?x=1&token=a.b.c&y=2", "/p?x=1&token=***&y=2"),
         ("/p?mytoken=keep&token=", "/p?mytoken=keep&token=***"),
-        ("/p?tid=t&exp=1&sig=ab", "/p?tid=t&exp=1&sig=ab"),
+        ("/p?tid=t&exp=1&sig=ab", "/p?tid=t&exp=1&sig=***"),
+        ("/p?sig=ab&mysig=keep", "/p?sig=***&mysig=keep"),
     ],
 )
 def test_redact_tokens(uri, logged):
