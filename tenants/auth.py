@@ -1,5 +1,6 @@
 """Authentication of API requests by a tenant-scoped JWT (Bearer or JWT header)."""
 
+from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
@@ -29,6 +30,12 @@ def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
         user_id=token.get("user_id"),
         expires_at=token.get("exp"),
     )
+
+
+def failure_message(exc: APIException) -> str:
+    """The sentence an authentication failure says (simplejwt's InvalidToken keeps it in a dict with its code)."""
+    detail = exc.detail
+    return str(detail.get("detail", detail) if isinstance(detail, dict) else detail)
 
 
 class TenantJWTAuthentication(JWTAuthentication):

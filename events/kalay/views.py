@@ -18,7 +18,7 @@ from graphql import GraphQLError
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
-from tenants.auth import TenantJWTAuthentication
+from tenants.auth import TenantJWTAuthentication, failure_message
 from tenants.gate import TenantPrincipal
 
 from .errors import BadRequest, status_of
@@ -84,9 +84,8 @@ def graphql_endpoint(request: HttpRequest) -> JsonResponse:
     try:
         principal = authenticate(request)
     except (AuthenticationFailed, NotAuthenticated) as exc:
-        detail = exc.detail.get("detail", exc.detail) if isinstance(exc.detail, dict) else exc.detail
         challenge = TenantJWTAuthentication().authenticate_header(request)
-        return JsonResponse(error_body(str(detail)), status=401, headers={"WWW-Authenticate": challenge})
+        return JsonResponse(error_body(failure_message(exc)), status=401, headers={"WWW-Authenticate": challenge})
     try:
         query, variables, operation_name = read_operation(request)
         result = schema.execute_sync(
