@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from tenants.api.fields import BoundedDateTimeField
+
 from ..playlists import GAP_TOLERANCE
 from ..signing import signed_url
 
@@ -36,8 +38,8 @@ class ExportCreateSerializer(serializers.Serializer):
     """POST /v2/api/exports body; the view checks the cameras, the plan's max_export_seconds and the recordings."""
 
     camera_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=16)
-    start = serializers.DateTimeField(help_text="ISO-8601")
-    end = serializers.DateTimeField(help_text="ISO-8601, later than start")
+    start = BoundedDateTimeField(help_text="ISO-8601")
+    end = BoundedDateTimeField(help_text="ISO-8601, later than start")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     legal_hold = serializers.BooleanField(required=False, default=False)
 

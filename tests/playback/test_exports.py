@@ -150,6 +150,9 @@ def test_an_expired_or_bad_signature_is_refused(client_a, camera_a, record, sett
          "camera_ids"),  # no recording in the range
         ({"camera_ids": []}, "camera_ids"),
         ({"start": "yesterday"}, "start"),
+        ({"start": "0001-01-01T00:00:00Z", "end": "0001-01-01T00:10:00Z"}, "start"),  # start - 2 s overflowed: a 500
+        ({"start": "0001-01-01T00:00:00+05:00"}, "start"),
+        ({"start": "9999-12-31T23:00:00Z", "end": "9999-12-31T23:30:00Z"}, "start"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_400_naming_the_field(client_a, camera_a, tenant_b, record, change, field):
