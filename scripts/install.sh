@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Installs everything the system and its tests need on a fresh Debian machine; safe to run again.
+# Installs what running the system needs on a fresh Debian machine (`make run`), or with `test` what the tests and
+# benchmarks need on top (`make test`: a browser, a private MQTT broker, pytest and the linters); safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE="${1:-run}"
 
 APT_PACKAGES=(
   ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  chromium mosquitto
 )
+REQUIREMENTS=requirements.txt
+if [ "$MODE" = test ]; then
+  APT_PACKAGES+=(chromium mosquitto)
+  REQUIREMENTS=requirements-test.txt
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -25,11 +31,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> python: creating .venv"
   python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 fi
-if ! cmp -s requirements.txt .venv/.requirements.installed; then
-  echo "==> pip: installing requirements.txt"
+# A stamp per mode holds the requirement files it installed; the tests' install covers running's too.
+current() { cat requirements*.txt | cmp -s - "$1"; }
+if ! current ".venv/.installed-$MODE" && ! current .venv/.installed-test; then
+  echo "==> pip: installing $REQUIREMENTS"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.txt
-  cp requirements.txt .venv/.requirements.installed
+  .venv/bin/pip install -q -r "$REQUIREMENTS"
+  cat requirements*.txt > ".venv/.installed-$MODE"
 fi
 
 # The SPA's browser libraries (hls.js) come from npm, pinned by package-lock.json; Django serves them.

@@ -2,7 +2,7 @@
 # Installs what the tests need, then runs the whole suite (real PostgreSQL, Redis, ffmpeg, RTSP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh
+scripts/install.sh test
 .venv/bin/ruff check .
 # The apps form one stack (tenants <- cameras <- playback <- events): an import upward fails here (.importlinter).
 .venv/bin/lint-imports --no-cache

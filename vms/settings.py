@@ -1,10 +1,12 @@
 """Settings, every value from the environment (see .env.example for each variable)."""
 
+import socket
 from datetime import timedelta
-from ipaddress import ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 import environ
+import psutil
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,23 +47,35 @@ VMS_SEGMENT_SECONDS = env.float("VMS_SEGMENT_SECONDS", default=2.0)
 VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=10_000)
 VMS_SNAPSHOT_SECONDS = env.float("VMS_SNAPSHOT_SECONDS", default=10.0)
 VMS_RECORDINGS_MIN_FREE_MB = env.int("VMS_RECORDINGS_MIN_FREE_MB", default=1024)
-# Networks no camera may be on (comma-separated CIDRs), so a tenant cannot point the pipelines at this system's own
-# or internal hosts. A host name is resolved when the camera is saved and again before each pipeline start.
-try:
-    VMS_CAMERA_DENY_NETS = [ip_network(net, strict=False) for net in env.list("VMS_CAMERA_DENY_NETS", default=[])]
-except ValueError as exc:
-    raise ImproperlyConfigured(f"VMS_CAMERA_DENY_NETS: {exc}") from exc
+
+
+def deny_nets(name: str, default: str) -> list[IPv4Network | IPv6Network]:
+    """The networks of the comma-separated CIDRs in the variable `name` (else `default`), where `local` stands for
+    every address of this host's interfaces as they are at start-up (127.0.0.1 is not the only way back in)."""
+    nets = []
+    for item in filter(None, (item.strip() for item in env.str(name, default=default).split(","))):
+        try:
+            if item == "local":
+                nets += [ip_network(a.address.partition("%")[0]) for addresses in psutil.net_if_addrs().values()
+                         for a in addresses if a.family in (socket.AF_INET, socket.AF_INET6)]  # fmt: skip
+            else:
+                nets.append(ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from exc
+    return nets
+
+
+# Networks no camera may be on (comma-separated CIDRs, `local` for this host's addresses), so a tenant cannot point
+# the pipelines at this system's own or internal hosts. When the list is not empty, a host name must resolve, and
+# to no address on it, when the camera is saved and again before each pipeline start. Empty by default: cameras are
+# on the recorders' own networks, `make run`'s demo camera on 127.0.0.1.
+VMS_CAMERA_DENY_NETS = deny_nets("VMS_CAMERA_DENY_NETS", "")
 # Webhooks (events/notify/webhooks.py). Plain http targets only where allowed (`make run` and the tests allow it);
-# targets never on these networks (by default loopback and link-local, where cloud metadata services answer),
-# checked at save and again before every attempt. A subscription failing this long without a success is disabled.
+# targets never on these networks (by default this host's addresses, loopback and link-local, where cloud metadata
+# services answer): a target's name must resolve, to no address on them, at save and again before every attempt,
+# which then connects to the address checked. A subscription failing this long without a success is disabled.
 VMS_WEBHOOK_ALLOW_HTTP = env.bool("VMS_WEBHOOK_ALLOW_HTTP", default=False)
-try:
-    VMS_WEBHOOK_DENY_NETS = [
-        ip_network(net, strict=False)
-        for net in env.list("VMS_WEBHOOK_DENY_NETS", default=["127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10"])
-    ]
-except ValueError as exc:
-    raise ImproperlyConfigured(f"VMS_WEBHOOK_DENY_NETS: {exc}") from exc
+VMS_WEBHOOK_DENY_NETS = deny_nets("VMS_WEBHOOK_DENY_NETS", "local,127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10")
 VMS_WEBHOOK_DISABLE_AFTER = env.float("VMS_WEBHOOK_DISABLE_AFTER", default=3 * 24 * 3600.0)  # seconds
 VMS_WEBHOOK_TIMEOUT = env.float("VMS_WEBHOOK_TIMEOUT", default=10.0)  # seconds per attempt
 VMS_WEBHOOK_RETRY_BASE = env.float("VMS_WEBHOOK_RETRY_BASE", default=10.0)  # first retry after about this (seconds)
@@ -282,8 +296,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     # Every record is masked before it is written: ffmpeg and ffprobe messages quote camera URLs with passwords.
-    "filters": {"mask_credentials": {"()": "cameras.rtsp.MaskCredentials"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_credentials"]}},
+    "filters": {
+        "mask_credentials": {"()": "cameras.rtsp.MaskCredentials"},
+        "quiet_routine_tasks": {"()": "vms.celery.QuietRoutineTasks"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_credentials", "quiet_routine_tasks"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

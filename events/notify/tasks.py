@@ -1,10 +1,14 @@
 """The notify queue's tasks (settings.CELERY_TASK_ROUTES sends `events.notify.*` there): webhook drains and the
 sweep that beat runs every few seconds."""
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_shutting_down
 
 from . import webhooks
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name=webhooks.DRAIN_TASK)
@@ -16,7 +20,10 @@ def drain_task(subscription_id: int) -> int:
 @shared_task(name="events.notify.sweep")
 def sweep_task() -> int:
     """Beat: queue drains for every subscription with a due delivery (retries, lost messages, dead workers)."""
-    return webhooks.sweep()
+    queued = webhooks.sweep()
+    if queued:  # the routine run that finds nothing due stays out of the log (vms.celery.QuietRoutineTasks)
+        logger.info("Queued drains of %d subscriptions with due webhook deliveries", queued)
+    return queued
 
 
 @worker_shutting_down.connect
