@@ -1,6 +1,7 @@
 """Liveness, readiness (PostgreSQL + Redis really answered) and Prometheus metrics behind basic auth."""
 
 import base64
+import math
 import secrets
 
 import redis
@@ -10,6 +11,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
+
+from .throttles import MetricsAddressThrottle
 
 READY_TIMEOUT_S = 2.0
 # Set by the recordings purge (playback cannot be imported here), cleared by its next run that has room again.
@@ -80,7 +83,16 @@ def _basic_auth_ok(request: HttpRequest) -> bool:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    throttle = MetricsAddressThrottle()
+    # Refused even with the right password while the budget is spent: a guesser must not tell a hit by its answer.
+    if throttle.spent(request):
+        seconds = math.ceil(throttle.wait())
+        detail = f"Too many failed metrics logins from this address. Try again in {seconds} seconds."
+        response = JsonResponse({"detail": detail, "code": "throttled"}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
     if not _basic_auth_ok(request):
+        throttle.count()
         response = HttpResponse("Metrics need HTTP basic auth (METRICS_USER / METRICS_PASSWORD).\n", status=401)
         response["WWW-Authenticate"] = 'Basic realm="metrics"'
         return response

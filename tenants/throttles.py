@@ -1,7 +1,8 @@
 """Password guessing limits, per username and per client address, on Django's cache (Redis).
 
-`POST /v2/api/auth/token` counts every attempt (DRF throttles); the admin's login form counts failed attempts in the
-same buckets, so the two doors share one budget per username and per address.
+`POST /v2/api/auth/token` and `/v2/api/auth/refresh` count every attempt (DRF throttles); the admin's login form
+counts failed attempts in the same buckets, so the doors share one budget per user and per address. The metrics'
+basic auth counts its failures apart (a scraper's typo locks no one out of the API).
 """
 
 import hashlib
@@ -36,10 +37,18 @@ class LoginThrottle(SimpleRateThrottle):
 
 
 class LoginUsernameThrottle(LoginThrottle):
+    """Keyed by whom an attempt is for: the username posted to a login, or the user that a view names with
+    `throttle_user(request)` (a refresh: its token's user, None for an invalid token, which spends no one's
+    budget)."""
+
     scope = "login-username"
     rate_setting = "VMS_LOGIN_RATE_PER_USER"
 
-    def get_cache_key(self, request, view) -> str:
+    def get_cache_key(self, request, view) -> str | None:
+        if hasattr(view, "throttle_user"):
+            user_id = view.throttle_user(request)
+            # Never a username's key: those are SHA-256 hex digests.
+            return None if user_id is None else self.cache_format % {"scope": self.scope, "ident": f"user-{user_id}"}
         # DRF's request has the parsed JSON body in `data`; the admin's is a plain form POST.
         data = request.data if hasattr(request, "data") else request.POST
         username = data.get("username", "") if hasattr(data, "get") else ""
@@ -59,6 +68,14 @@ class LoginAddressThrottle(LoginThrottle):
 
 
 LOGIN_THROTTLES = (LoginUsernameThrottle, LoginAddressThrottle)
+
+
+class MetricsAddressThrottle(LoginAddressThrottle):
+    """Failed basic-auth tries on /v2/metrics per client address. Its one account gets one account's budget;
+    counted per address, not per username, so no one elsewhere can lock the scraper out."""
+
+    scope = "metrics-address"
+    rate_setting = "VMS_LOGIN_RATE_PER_USER"
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):

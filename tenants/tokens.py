@@ -2,7 +2,10 @@
 
 from datetime import timedelta
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
@@ -28,22 +31,49 @@ def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta) 
     return str(token)
 
 
+AUTH_HASH_CLAIM = "auth_hash"
+
+
+class UserRefreshToken(RefreshToken):
+    """A user's refresh token. Its `auth_hash` is checked only by a refresh, and stays out of the access tokens
+    made from it (they travel in URLs: HLS, WebSocket)."""
+
+    no_copy_claims = (*RefreshToken.no_copy_claims, AUTH_HASH_CLAIM)
+
+
+def _auth_hash(user: AbstractBaseUser) -> str:
+    # A keyed digest of the password hash, never the hash itself: it changes with the password, so a password
+    # change ends every refresh token issued before it, as Django's session auth hash ends the sessions.
+    return salted_hmac("tenants.tokens.auth_hash", user.password, algorithm="sha256").hexdigest()[:16]
+
+
 def _set_membership_claims(token: Token, membership: Membership) -> None:
     token["tenant_id"] = membership.tenant_id
     token["scope"] = " ".join(membership.scopes)
 
 
-def refresh_token_for(membership: Membership) -> RefreshToken:
+def refresh_token_for(membership: Membership) -> UserRefreshToken:
     """A user's refresh token, with the tenant and scopes of the user's membership at login."""
-    refresh = RefreshToken.for_user(membership.user)
+    refresh = UserRefreshToken.for_user(membership.user)
+    refresh[AUTH_HASH_CLAIM] = _auth_hash(membership.user)
     _set_membership_claims(refresh, membership)
     return refresh
 
 
-def access_token_from_refresh(refresh: RefreshToken) -> AccessToken:
+def refresh_token_user(raw: object) -> str | None:
+    """The user id of a valid refresh token (signature, type and expiry checked), None for anything else."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return str(UserRefreshToken(raw)[api_settings.USER_ID_CLAIM])
+    except (TokenError, KeyError):
+        return None
+
+
+def access_token_from_refresh(refresh: UserRefreshToken) -> AccessToken:
     """A new access token for a refresh token's user, with the tenant and scopes of the user's membership now (a
     role changed since the login applies at once); AuthenticationFailed when the user is gone, inactive or in no
-    tenant."""
+    tenant, or has changed password since the token was issued."""
     membership = (
         Membership.objects.select_related("user")
         .filter(user_id=refresh.get(api_settings.USER_ID_CLAIM), user__is_active=True)
@@ -51,6 +81,9 @@ def access_token_from_refresh(refresh: RefreshToken) -> AccessToken:
     )
     if membership is None:
         raise AuthenticationFailed("This refresh token's user has no active account in a tenant.", "no_active_account")
+    if not constant_time_compare(str(refresh.get(AUTH_HASH_CLAIM, "")), _auth_hash(membership.user)):
+        message = "This refresh token was issued before the user's password changed: log in again."
+        raise AuthenticationFailed(message, "password_changed")
     access = refresh.access_token
     _set_membership_claims(access, membership)
     return access

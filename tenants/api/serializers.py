@@ -1,8 +1,7 @@
 from django.contrib.auth import authenticate
 from rest_framework import exceptions, serializers
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from ..tokens import access_token_from_refresh, refresh_token_for
+from ..tokens import UserRefreshToken, access_token_from_refresh, refresh_token_for
 
 
 class TokenObtainSerializer(serializers.Serializer):
@@ -31,4 +30,4 @@ class TokenRefreshSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         # An invalid or expired refresh token raises TokenError, which the view turns into a 401.
-        return {"access": str(access_token_from_refresh(RefreshToken(attrs["refresh"])))}
+        return {"access": str(access_token_from_refresh(UserRefreshToken(attrs["refresh"])))}

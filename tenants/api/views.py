@@ -5,10 +5,11 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from ..throttles import LOGIN_THROTTLES
+from ..tokens import refresh_token_user
 from .openapi import error, errors
 from .serializers import TokenObtainSerializer, TokenRefreshSerializer
 
-THROTTLED = {429: error("Too many login attempts for this username or from this address.")}
+THROTTLED = {429: error("Too many attempts for this user or from this address.")}
 RETRY_AFTER = OpenApiParameter(
     "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait before the next try"
 )
@@ -49,10 +50,25 @@ class TokenObtainView(APIView):
         return Response(serializer.validated_data)
 
 
-@extend_schema_view(post=extend_schema(responses={200: TokenRefreshSerializer, **errors(400, 401)}))
+@extend_schema_view(
+    post=extend_schema(
+        parameters=[RETRY_AFTER],
+        responses={
+            200: TokenRefreshSerializer,
+            **errors(400),
+            401: error("Invalid or expired token, or its user is inactive, in no tenant or has changed password."),
+            **THROTTLED,
+        },
+    )
+)
 class TokenRefresh(TokenRefreshView):
     """Exchange a refresh JWT for a new access JWT with the tenant and scopes of the user's membership now."""
 
     authentication_classes: list = []
     permission_classes: list = []
     serializer_class = TokenRefreshSerializer
+    throttle_classes = LOGIN_THROTTLES
+
+    def throttle_user(self, request) -> str | None:
+        data = request.data
+        return refresh_token_user(data.get("refresh") if hasattr(data, "get") else None)

@@ -169,3 +169,31 @@ def test_refresh_is_refused_when_the_user_has_lost_access(client, tenant_a, chan
     assert response.status_code == 401
     assert response.json()["code"] == "no_active_account"
     assert "access" not in response.json()
+
+
+def test_a_password_change_ends_every_refresh_token_issued_before_it(client, tenant_a):
+    user = MembershipFactory(tenant=tenant_a).user
+    post = refresher(client, user)
+    assert post().status_code == 200
+    user.set_password("a-new-horse-battery")
+    user.save()
+    response = post()
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "This refresh token was issued before the user's password changed: log in again.",
+        "code": "password_changed",
+    }
+    fresh = login(client, user.username, "a-new-horse-battery").json()["refresh"]
+    again = client.post("/v2/api/auth/refresh", {"refresh": fresh}, content_type="application/json")
+    assert again.status_code == 200
+
+
+def test_tokens_carry_no_part_of_the_password_hash(client, tenant_a):
+    user = MembershipFactory(tenant=tenant_a).user
+    body = login(client, user.username).json()
+    refresh = jwt.decode(body["refresh"], options={"verify_signature": False})
+    access = jwt.decode(body["access"], options={"verify_signature": False})
+    hash_parts = [part for part in user.password.split("$") if len(part) > 8]
+    assert not [claim for claim in refresh.values() for part in hash_parts if part in str(claim)]
+    # Access tokens travel in URLs (HLS, WebSocket): the refresh's password check stays out of them.
+    assert set(access) - set(refresh) == set() and set(refresh) - set(access) == {"auth_hash"}

@@ -71,3 +71,18 @@ def test_metrics_with_non_ascii_credentials_are_a_401(client, settings, authoriz
     response = client.get("/v2/metrics", HTTP_AUTHORIZATION=authorization)
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Basic")
+
+
+def test_metrics_basic_auth_guesses_are_throttled_per_address(client, settings):
+    settings.METRICS_PASSWORD = "m-secret"
+    good = basic(settings.METRICS_USER, "m-secret")
+    assert [client.get("/v2/metrics", HTTP_AUTHORIZATION=good).status_code for _ in range(15)] == [200] * 15
+    guesses = [basic(settings.METRICS_USER, f"guess{n}") for n in range(40)]
+    codes = [client.get("/v2/metrics", HTTP_AUTHORIZATION=guess).status_code for guess in guesses]
+    first_refusal = codes.index(429)
+    assert 0 < first_refusal <= 20 and set(codes[first_refusal:]) == {429}  # well before 40 tries a minute
+    refused = client.get("/v2/metrics", HTTP_AUTHORIZATION=good)  # the right password, too late
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused.json()["code"] == "throttled"
+    assert client.get("/v2/metrics", HTTP_AUTHORIZATION=good, REMOTE_ADDR="10.0.0.2").status_code == 200

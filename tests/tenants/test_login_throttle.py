@@ -1,5 +1,6 @@
 """Password guessing is throttled per username and per client address, on the API's login and the admin's."""
 
+import jwt
 import pytest
 
 from ..factories import MembershipFactory, UserFactory
@@ -72,3 +73,40 @@ def test_failed_admin_logins_are_throttled(client, rates, limit):
     assert "_auth_user_id" not in client.session
     # The other door shares the budget: the API refuses the same username, or address, too.
     assert login(client, "root").status_code == 429
+
+
+REFRESH = "/v2/api/auth/refresh"
+
+
+def refresh(client, token: str, address: str = "127.0.0.1"):
+    return client.post(REFRESH, {"refresh": token}, content_type="application/json", REMOTE_ADDR=address)
+
+
+def test_refreshes_are_throttled_per_user_wherever_they_come_from(client, tenant_a, rates):
+    rates.VMS_LOGIN_RATE_PER_USER = "3/min"
+    MembershipFactory(user__username="alice", tenant=tenant_a)
+    MembershipFactory(user__username="bob", tenant=tenant_a)
+    alice = login(client, "alice", PASSWORD).json()["refresh"]
+    bob = login(client, "bob", PASSWORD).json()["refresh"]
+    assert [refresh(client, alice, address=f"10.0.0.{n}").status_code for n in range(3)] == [200] * 3
+    refused = refresh(client, alice, address="10.0.0.9")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refresh(client, bob).status_code == 200  # another user still gets an answer
+
+
+def test_refreshes_spend_the_addresss_login_budget_and_forged_tokens_spend_no_users(client, tenant_a, rates):
+    rates.VMS_LOGIN_RATE_PER_USER = "5/min"
+    rates.VMS_LOGIN_RATE_PER_ADDRESS = "3/min"
+    MembershipFactory(user__username="alice", tenant=tenant_a)
+    token = login(client, "alice", PASSWORD, address="10.0.0.1").json()["refresh"]
+    forged = jwt.encode({**jwt.decode(token, options={"verify_signature": False}), "jti": "f"}, "another-key-" * 3)
+    # Five forged tokens naming alice, each from its own address: were they counted, alice's budget would be gone.
+    assert [refresh(client, forged, address=f"10.0.1.{n}").status_code for n in range(5)] == [401] * 5
+    assert [refresh(client, token).status_code for _ in range(2)] == [200] * 2
+    assert login(client, "guess").status_code == 401  # the third try from 127.0.0.1, whichever door
+    refused = refresh(client, token)
+    assert refused.status_code == 429
+    assert "Retry-After" in refused
+    assert refresh(client, token, address="10.0.0.2").status_code == 200
