@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q, QuerySet
 
 from .gate import TenantPrincipal
-from .models import Membership, Tenant
+from .models import DailyUsage, Membership, Tenant
 from .throttles import ThrottledAdminLoginForm
+from .usage import WHOLE_COUNTERS, camera_hours
 
 
 def admin_principal(request) -> TenantPrincipal:
@@ -18,10 +21,45 @@ def admin_principal(request) -> TenantPrincipal:
     return TenantPrincipal(tenant=membership.tenant, scopes=frozenset(membership.scopes), user_id=request.user.pk)
 
 
+def grantable_roles(request) -> list[str]:
+    """The roles an admin user may give: those whose API scopes are all their own (every role for a superuser)."""
+    principal = admin_principal(request)
+    return [role for role in Membership.Role if all(map(principal.has, Membership(role=role).scopes))]
+
+
+def manageable_users(request) -> QuerySet:
+    """The users an admin user may see, edit and reset the password of: every user for a platform superuser; for
+    a tenant's staff, the users of their own tenant with no more rights than their own (not a superuser, a role
+    they may give, and no permission, of their own or from a group, that the staff user lacks), so no one takes
+    over a stronger account."""
+    users = get_user_model().objects.all()
+    principal = admin_principal(request)
+    if principal.sees_all:
+        return users
+    own = Permission.objects.filter(Q(user=request.user) | Q(group__user=request.user))
+    stronger = Permission.objects.exclude(pk__in=own)
+    memberships = Membership.objects.for_principal(principal).filter(role__in=grantable_roles(request))
+    return (
+        users.filter(membership__in=memberships, is_superuser=False)
+        .exclude(user_permissions__in=stronger)
+        .exclude(groups__permissions__in=stronger)
+    )
+
+
 def admin_tenant_id(request) -> str | None:
     """The tenant a staff user is confined to; None for a platform superuser (sees every tenant)."""
     principal = admin_principal(request)
     return None if principal.sees_all else principal.tenant_id or ""
+
+
+class MembershipChoices:
+    """A membership form offers only the roles the admin user may give (see `grantable_roles`)."""
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role":
+            roles = grantable_roles(request)
+            kwargs["choices"] = [(role.value, role.label) for role in Membership.Role if role in roles]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
 
 class TenantChoices:
@@ -57,7 +95,11 @@ class TenantScopedAdmin(TenantChoices, admin.ModelAdmin):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "camera_limit", "features", "event_retention_days", "recording_retention_days"]
+    # What one tenant may take of what all share: a tenant's staff see it, only a platform superuser changes it.
+    QUOTAS = ("storage_quota_gb", "export_quota_gb", "max_running_exports", "max_queued_exports")
+    list_display = [
+        "id", "name", "camera_limit", "features", "event_retention_days", "recording_retention_days", *QUOTAS
+    ]  # fmt: skip
     search_fields = ["id", "name"]
     readonly_fields = ["created_at"]
 
@@ -73,11 +115,35 @@ class TenantAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return self.readonly_fields
-        return [*self.readonly_fields, "id", "camera_limit", "features", "event_retention_days"]
+        return [*self.readonly_fields, "id", "camera_limit", "features", "event_retention_days", *self.QUOTAS]
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(TenantScopedAdmin):
+    """Each tenant's usage per day, as GET /v2/api/usage shows it: kept by the work itself, so read-only."""
+
+    list_display = ["date", "tenant", "camera_hours", *WHOLE_COUNTERS]
+    list_filter = ["tenant", "date"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "date"
+    ordering = ["-date", "tenant"]
+
+    @admin.display(ordering="camera_seconds")
+    def camera_hours(self, usage: DailyUsage) -> float:
+        return camera_hours(usage.camera_seconds)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Membership)
-class MembershipAdmin(TenantScopedAdmin):
+class MembershipAdmin(MembershipChoices, TenantScopedAdmin):
     list_display = ["user", "tenant", "role"]
     list_filter = ["tenant", "role"]
     search_fields = ["user__username", "tenant__id", "tenant__name"]
@@ -92,13 +158,33 @@ class MembershipAdmin(TenantScopedAdmin):
         fields = super().get_readonly_fields(request, obj)
         return fields if request.user.is_superuser else (*fields, "user")
 
+    def get_queryset(self, request):
+        # A role decides the user's API scopes: a stronger user's membership is theirs to change, not the staff's.
+        return super().get_queryset(request).filter(user__in=manageable_users(request))
 
-class MembershipInline(TenantChoices, admin.StackedInline):
+
+class MembershipInline(MembershipChoices, TenantChoices, admin.StackedInline):
     model = Membership
     can_delete = False
 
 
 admin.site.login_form = ThrottledAdminLoginForm
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class PlatformGroupAdmin(GroupAdmin):
+    """Groups span tenants and grant permissions: only a platform superuser sees or changes them, whatever
+    permissions a tenant's staff were given (they could otherwise give a group of their own every permission)."""
+
+    def get_queryset(self, request):
+        groups = super().get_queryset(request)
+        return groups if request.user.is_superuser else groups.none()
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
 
 User = get_user_model()
 admin.site.unregister(User)
@@ -108,9 +194,16 @@ admin.site.unregister(User)
 class TenantUserAdmin(UserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "email", "tenant", "role", "is_staff", "is_active"]
-    list_filter = ["membership__tenant", "membership__role", "is_staff", "is_active"]
+    # Only the tenants of the users listed: a tenant's staff see their own, not every customer's name.
+    list_filter = [
+        ("membership__tenant", admin.RelatedOnlyFieldListFilter),
+        "membership__role",
+        "is_staff",
+        "is_active",
+    ]
     list_select_related = ["membership"]
-    # Only a platform superuser grants platform-wide powers: a tenant's staff could otherwise make themselves one.
+    # Only a platform superuser grants rights beyond a tenant (superuser, permissions, groups): a tenant's staff could
+    # otherwise make themselves, or anyone they manage, stronger than they are.
     PLATFORM_FIELDS = ("is_superuser", "groups", "user_permissions")
 
     def get_readonly_fields(self, request, obj=None):
@@ -128,6 +221,5 @@ class TenantUserAdmin(UserAdmin):
         return membership.role if membership else "—"
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        principal = admin_principal(request)
-        return qs if principal.sees_all else qs.filter(membership__in=Membership.objects.for_principal(principal))
+        # Every view of a user (list, change, password, history, delete) finds it here or answers "not found".
+        return super().get_queryset(request).filter(pk__in=manageable_users(request))

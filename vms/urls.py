@@ -13,7 +13,7 @@ urlpatterns = [
     path("v2/health", health.health, name="health"),
     path("v2/health/ready", health.ready, name="health-ready"),
     path("v2/metrics", health.metrics, name="metrics"),
-    path("v2/api/auth/", include("tenants.api.urls")),
+    path("v2/api/", include("tenants.api.urls")),
     path("v2/api/", include("cameras.api.urls")),
     path("v2/api/", include("events.api.urls")),
     path("v2/api/playback/", include("playback.api.urls")),

@@ -1,10 +1,12 @@
 from django.urls import path
 
+from .usage import UsageView
 from .views import TokenObtainView, TokenRefresh
 
-app_name = "auth"
+app_name = "tenants"
 
 urlpatterns = [
-    path("token", TokenObtainView.as_view(), name="token"),
-    path("refresh", TokenRefresh.as_view(), name="refresh"),
+    path("auth/token", TokenObtainView.as_view(), name="token"),
+    path("auth/refresh", TokenRefresh.as_view(), name="refresh"),
+    path("usage", UsageView.as_view(), name="usage"),
 ]

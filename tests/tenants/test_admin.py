@@ -116,3 +116,77 @@ def test_tenant_staff_add_users_to_their_own_tenant_only(tenant_staff, tenant_a)
     assert not User.objects.filter(username="newbie").exists()
     assert tenant_staff.post("/admin/auth/user/add/", {**form, "membership-0-tenant": "tenant-b"}).status_code == 302
     assert User.objects.get(username="newbie").membership.tenant_id == "tenant-b"
+
+
+def test_tenant_staff_never_reach_a_superuser_of_their_tenant(tenant_staff, tenant_b):
+    root = MembershipFactory(tenant=tenant_b, user__is_staff=True, user__is_superuser=True)
+    change_page = f"/admin/auth/user/{root.user.pk}/change/"
+    assert change_page not in tenant_staff.get("/admin/auth/user/").content.decode()
+    assert tenant_staff.get(change_page).status_code == 302  # "does not exist"
+    password_page = f"/admin/auth/user/{root.user.pk}/password/"
+    assert tenant_staff.get(password_page).status_code == 404
+    new_password = {"password1": "taken-over-9", "password2": "taken-over-9", "usable_password": "true"}
+    assert tenant_staff.post(password_page, new_password).status_code == 404
+    root.user.refresh_from_db()
+    assert root.user.check_password("correct-horse-battery")
+    # Nor through the membership: a role change would change the superuser's API scopes.
+    membership_page = f"/admin/tenants/membership/{root.pk}/change/"
+    assert membership_page not in tenant_staff.get("/admin/tenants/membership/").content.decode()
+    assert tenant_staff.get(membership_page).status_code == 302
+
+
+def test_tenant_staff_reach_only_users_with_no_more_rights_than_theirs(tenant_staff, tenant_b):
+    peer = MembershipFactory(tenant=tenant_b, user__is_staff=True)
+    peer.user.user_permissions.set(Permission.objects.filter(content_type__app_label="cameras"))
+    stronger = MembershipFactory(tenant=tenant_b)
+    stronger.user.user_permissions.add(Permission.objects.get(codename="add_tenant"))
+    grouped = MembershipFactory(tenant=tenant_b)
+    group = Group.objects.create(name="group admins")
+    group.permissions.add(Permission.objects.get(codename="change_group"))
+    grouped.user.groups.add(group)
+    listed = tenant_staff.get("/admin/auth/user/").content.decode()
+    assert f"/admin/auth/user/{peer.user.pk}/change/" in listed
+    assert tenant_staff.get(f"/admin/auth/user/{peer.user.pk}/password/").status_code == 200
+    for user in (stronger.user, grouped.user):
+        assert f"/admin/auth/user/{user.pk}/change/" not in listed
+        assert tenant_staff.get(f"/admin/auth/user/{user.pk}/password/").status_code == 404
+
+
+def test_the_user_lists_tenant_filter_offers_tenant_staff_only_their_tenant(client, tenant_staff, tenant_a, tenant_b):
+    MembershipFactory(tenant=tenant_a)
+    page = tenant_staff.get("/admin/auth/user/").content.decode()
+    assert "tenant-a" not in page and "Tenant A" not in page  # with one tenant to offer, the filter is left out
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get("/admin/auth/user/").content.decode()
+    assert "membership__tenant__id__exact=tenant-a" in page and "membership__tenant__id__exact=tenant-b" in page
+
+
+def test_tenant_staff_with_a_viewer_role_cannot_give_a_stronger_one(tenant_staff, tenant_b):
+    staff = Membership.objects.get(user__is_staff=True, tenant=tenant_b)
+    staff.role = Membership.Role.VIEWER
+    staff.save()
+    operator = MembershipFactory(tenant=tenant_b, role=Membership.Role.OPERATOR)
+    assert tenant_staff.get(f"/admin/auth/user/{operator.user.pk}/password/").status_code == 404
+    viewer = MembershipFactory(tenant=tenant_b, role=Membership.Role.VIEWER)
+    for membership in (viewer, staff):  # another viewer, and themselves
+        form = user_form(membership.user, membership, **{"membership-0-role": "admin"})
+        response = tenant_staff.post(f"/admin/auth/user/{membership.user.pk}/change/", form)
+        assert response.status_code == 200
+        assert b"Select a valid choice" in response.content
+        membership_page = f"/admin/tenants/membership/{membership.pk}/change/"
+        assert tenant_staff.post(membership_page, {"role": "admin"}).status_code == 200
+        membership.refresh_from_db()
+        assert membership.role == Membership.Role.VIEWER
+
+
+def test_groups_are_the_platforms_even_for_staff_given_group_permissions(tenant_staff, tenant_b):
+    staff = User.objects.get(membership__tenant=tenant_b, is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__model="group"))
+    group = Group.objects.create(name="tenant b staff")
+    staff.groups.add(group)
+    every_permission = list(Permission.objects.values_list("pk", flat=True))
+    form = {"name": group.name, "permissions": every_permission}
+    assert tenant_staff.post(f"/admin/auth/group/{group.pk}/change/", form).status_code == 302  # "does not exist"
+    assert not group.permissions.exists()
+    assert tenant_staff.post("/admin/auth/group/add/", {**form, "name": "mine"}).status_code == 403
+    assert not Group.objects.filter(name="mine").exists()
