@@ -11,3 +11,6 @@ EVENT_CATEGORIES: dict[str, int] = {
     "camera_offline": 6,
     "camera_online": 7,
 }
+# Told by the system alone (events.notify.health): a client that ingests one is refused (events.services.ingest_event).
+SYSTEM_EVENT_TYPES = frozenset({"camera_offline", "camera_online"})
+INGESTED_EVENT_TYPES = [name for name in EVENT_CATEGORIES if name not in SYSTEM_EVENT_TYPES]

@@ -1,6 +1,8 @@
 """WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection][&after=<event id>]: every
-new event of the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}; and the tenant's
-export jobs' progress as {"type":"export","data":{…}}.
+new event of the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}; and, for a token
+that may read exports (playback:read, as GET /v2/api/exports), the tenant's export jobs' progress as
+{"type":"export","data":{…}}. A filter GET /v2/api/events refuses gets its message as {"type":"error","detail":…}
+and close code 4400.
 
 `after` resumes a feed: first the tenant's events committed after that one (matching the filters, oldest first, at
 most REPLAY_LIMIT of those created within REPLAY_WINDOW), then {"type":"replay","after":<id>,"count":n,
@@ -20,11 +22,13 @@ from django.db.models import Subquery
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from tenants.api.errors import first_message
 from tenants.auth import principal_from_token
-from tenants.catalogue import EVENTS_READ
+from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
 from tenants.gate import MissingScope, TenantPrincipal
 from tenants.groups import tenant_group
 
+from .api.serializers import EventQuerySerializer
 from .models import Event
 from .serializers import event_json
 from .services import storable
@@ -35,7 +39,7 @@ REPLAY_WINDOW = timedelta(hours=1)
 # How long a replayed event's own live message may still be on its way: it was committed before the replay's query,
 # and its writer publishes it right after the commit (events.realtime), so far less than this.
 REPLAY_OVERLAP_S = 30.0
-CLOSE_BAD_AFTER = 4400
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNKNOWN_AFTER = 4404
 
 
@@ -84,6 +88,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     group: str | None = None
     expiry: asyncio.Task | None = None
+    reads_exports = False
     # Ids of replayed events whose live message may still come (dropped then), until `replayed_until`.
     replayed: set[str] | None = None
     replayed_until = 0.0
@@ -95,13 +100,18 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if principal is None:
             await self.close()  # before accept: the handshake is refused with HTTP 403
             return
-        # An empty filter (`?zone=`) counts as absent, as in GET /v2/api/events.
-        filters = {key: query.get(key, [""])[0] or None for key in FILTERS}
+        # An empty filter (`?zone=`) counts as absent, and a filter is checked as GET /v2/api/events checks it.
+        given = EventQuerySerializer(data={key: value for key in FILTERS if (value := query.get(key, [""])[0])})
+        if not given.is_valid():
+            await self._refuse(CLOSE_BAD_REQUEST, first_message(given.errors))
+            return
+        filters = {key: given.validated_data.get(key) for key in FILTERS}
         self.camera_id, self.zone, self.severity = filters.values()
         after = query.get("after", [""])[0] or None
         if after is not None and (len(after) > Event._meta.pk.max_length or not storable(after)):
-            await self._refuse(CLOSE_BAD_AFTER, "`after` is not an event id.")
+            await self._refuse(CLOSE_BAD_REQUEST, "`after` is not an event id.")
             return
+        self.reads_exports = principal.has(PLAYBACK_READ)
         self.group = tenant_group(principal.tenant_id)
         # Joined before the replay's query: an event committed after the query is published after the join, so it
         # comes live; one committed before is in the replay, and its live message (if it still comes) is dropped.
@@ -121,7 +131,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             self.replayed_until = time.monotonic() + REPLAY_OVERLAP_S
 
     async def _refuse(self, code: int, detail: str) -> None:
-        """A bad `after`: accepted only to say why (a browser sees no reason for a refused handshake), then closed."""
+        """A bad filter or `after`: accepted only to say why (a browser sees no reason for a refused handshake), then
+        closed."""
         await self.accept()
         await self.send_json({"type": "error", "detail": detail})
         await self.close(code=code)
@@ -163,8 +174,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         return True
 
     async def export_progress(self, message: dict) -> None:
-        """An export job of the tenant changed (state, progress): {"type": "export", "data": <job>}."""
-        await self.send_json({"type": "export", "data": message["export"]})
+        """An export job of the tenant changed (state, progress): {"type": "export", "data": <job>}. Only to a token
+        that may read exports: a job names cameras and ranges, and a done one holds signed download URLs."""
+        if self.reads_exports:
+            await self.send_json({"type": "export", "data": message["export"]})
 
     async def events_created(self, message: dict) -> None:
         for event in message["events"]:

@@ -17,8 +17,9 @@ from psycopg.types.json import Jsonb
 
 from playback.paths import recordings_path
 from tenants.models import Tenant
+from tenants.usage import record as record_usage
 
-from .catalogue import EVENT_CATEGORIES
+from .catalogue import EVENT_CATEGORIES, SYSTEM_EVENT_TYPES
 from .models import Event, Severity
 from .realtime import publish_events
 
@@ -195,6 +196,19 @@ def create_event(*, tenant: Tenant, **fields) -> Event:
     return event
 
 
+def ingest_event(*, tenant: Tenant, **fields) -> Event:
+    """create_event for an event a client sends (POST /v2/api/events), held to two more rules: camera health is told
+    by the system alone, and an event may not be archived on arrival (its `ts` older than the tenant's event
+    retention: it would only add to what retention purges). Raises InvalidEvent naming the field."""
+    if fields.get("type") in SYSTEM_EVENT_TYPES:
+        raise InvalidEvent("type", f"'{fields['type']}' events are written by the system only")
+    ts, now = fields.get("ts"), timezone.now()
+    # A ts ahead of now is create_event's to judge (a far-future one would overflow expiry()).
+    if isinstance(ts, datetime) and timezone.is_aware(ts) and ts < now and expiry(tenant, ts) <= now:
+        raise InvalidEvent("ts", f"must be within the tenant's event retention ({tenant.event_retention_days} days)")
+    return create_event(tenant=tenant, **fields)
+
+
 def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
     """create_event for many events of one tenant (dicts of create_event's fields) in one INSERT, e.g. every
     track a detector closed in a frame, or a batch from an external analytics source.
@@ -209,11 +223,20 @@ def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
         raise InvalidEvent("camera_id", f"no camera '{unknown[0]}' in this tenant")
     if snapshot_cameras - known:  # another tenant's camera reads the same as one that does not exist
         raise InvalidEvent("snapshot_url", BAD_SNAPSHOT_URL)
+    snapshot_bytes = sum(_file_size(e.snapshot) for e in built if e.snapshot)
     with transaction.atomic():
         _lock_tenant_order(tenant)
         copy_into_table(built)
+        record_usage(tenant.pk, events=len(built), snapshot_bytes=snapshot_bytes)  # counted iff the events commit
         transaction.on_commit(partial(publish_events, built))
     return built
+
+
+def _file_size(relative_path: str) -> int:
+    try:
+        return recordings_path(relative_path).stat().st_size
+    except FileNotFoundError:  # the detector could not write it: no bytes stored
+        return 0
 
 
 def _lock_tenant_order(tenant: Tenant) -> None:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from cameras.models import Camera
 from playback.api.views import get_or_404
+from tenants.api.fields import BoundedDateField
 from tenants.api.openapi import errors
 from tenants.catalogue import EVENTS_READ
 
@@ -24,7 +25,7 @@ SIDES = {"a_to_b": "in", "b_to_a": "out"}
 
 
 class CountsQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC)")
+    date = BoundedDateField(input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC)")
 
 
 # "in" is a Python keyword, so these two are built with their fields by name.

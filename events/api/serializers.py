@@ -3,7 +3,7 @@ events.serializers.event_json)."""
 
 from rest_framework import serializers
 
-from ..catalogue import EVENT_CATEGORIES
+from ..catalogue import EVENT_CATEGORIES, INGESTED_EVENT_TYPES
 from ..models import Severity
 
 MAX_LIMIT = 100
@@ -35,7 +35,7 @@ class EventIngestSerializer(serializers.Serializer):
     """POST /v2/api/events body. Only JSON types are checked here; the rules live in events.services.create_event."""
 
     camera_id = serializers.CharField(max_length=64)
-    type = serializers.CharField(max_length=32, help_text="One of: " + ", ".join(EVENT_CATEGORIES))
+    type = serializers.CharField(max_length=32, help_text="One of: " + ", ".join(INGESTED_EVENT_TYPES))
     confidence = serializers.FloatField(help_text="0 to 1")
     payload = serializers.DictField(required=False, default=dict)
     snapshot_url = serializers.CharField(required=False, default="", allow_blank=True)

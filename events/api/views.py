@@ -7,10 +7,10 @@ from rest_framework.response import Response
 from tenants.api.openapi import SPACE, errors
 from tenants.api.viewsets import TenantScopedMixin, keyset_page
 
-from ..catalogue import EVENT_CATEGORIES
+from ..catalogue import INGESTED_EVENT_TYPES
 from ..models import Event, Severity
 from ..serializers import event_json
-from ..services import MAX_TAGS, TAG_MAX_LENGTH, InvalidEvent, create_event
+from ..services import MAX_TAGS, TAG_MAX_LENGTH, InvalidEvent, ingest_event
 from .serializers import EventIngestSerializer, EventQuerySerializer, EventSerializer
 
 # One word: DRF trims each tag before create_event sees it, so surrounding whitespace goes.
@@ -21,10 +21,10 @@ TAG_PATTERN = rf"^[{SPACE}]*[^{SPACE}\u0000]+[{SPACE}]*$"
 @extend_schema_serializer(component_name="EventIngest")
 class EventIngestSchema(EventIngestSerializer):
     """An event from external analytics. Also checked, beyond what a schema says: the camera is one of the tenant's,
-    `ts` is at most a day ahead, `payload` is at most 16 KB of JSON text without NUL, `snapshot_url` is an http(s)
-    URL or a /v2/hls/ path of one of the tenant's cameras."""
+    `ts` is at most a day ahead and within the tenant's event retention, `payload` is at most 16 KB of JSON text
+    without NUL, `snapshot_url` is an http(s) URL or a /v2/hls/ path of one of the tenant's cameras."""
 
-    type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES))
+    type = serializers.ChoiceField(choices=INGESTED_EVENT_TYPES)
     confidence = serializers.FloatField(min_value=0, max_value=1)
     severity = serializers.ChoiceField(choices=Severity.values, required=False, default=Severity.DETECTION.value)
     tags = serializers.ListField(
@@ -88,7 +88,7 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         body = EventIngestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            event = create_event(tenant=request.user.tenant, **body.validated_data)
+            event = ingest_event(tenant=request.user.tenant, **body.validated_data)
         except InvalidEvent as exc:
             raise ValidationError({exc.field: [exc.message]}) from exc
         return Response(event_json(event), status=status.HTTP_201_CREATED)

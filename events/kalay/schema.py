@@ -61,6 +61,18 @@ def parse_epoch_ms(name: str, value: str) -> datetime:
         raise BadRequest(f"{name} is out of range.") from None
 
 
+def page_bounds(skip: int | None, limit: int | None, default_limit: int) -> tuple[int, int]:
+    """(skip, limit) of a list call: absent (null) means 0 and `default_limit`; above MAX_LIMIT is clamped (as the
+    seed says); limit < 1 or skip < 0 is bad input."""
+    skip = 0 if skip is None else skip
+    limit = default_limit if limit is None else limit
+    if skip < 0:
+        raise BadRequest("skip must be 0 or more.")
+    if limit < 1:
+        raise BadRequest("limit must be 1 or more.")
+    return skip, min(limit, MAX_LIMIT)
+
+
 def parse_range(start_time: str, end_time: str) -> tuple[datetime, datetime]:
     """The half-open range [start, end) of two epoch-ms strings; start must come before end."""
     start, end = parse_epoch_ms("start_time", start_time), parse_epoch_ms("end_time", end_time)
@@ -135,23 +147,25 @@ class Query:
         limit: int | None = DEFAULT_LIMIT,
     ) -> list[Event | None] | None:
         principal = info.context.principal.require(EVENTS_READ)
-        skip = 0 if skip is None else skip
-        limit = DEFAULT_LIMIT if limit is None else limit
-        if skip < 0:
-            raise BadRequest("skip must be 0 or more.")
-        if limit < 1:
-            raise BadRequest("limit must be 1 or more.")
-        limit = min(limit, MAX_LIMIT)  # the seed: above the maximum, 100 are returned
+        skip, limit = page_bounds(skip, limit, DEFAULT_LIMIT)
         events = filtered_events(principal, device, start_time, end_time, is_archieve, event_id, tags)
         present = info.context.presenter(field_names(info.selected_fields[0].selections))
         return list(map(present, present.rows(events.order_by("ts", "id")[skip : skip + limit])))
 
     @strawberry.field
-    def get_archieved_event_list(self, info: Info) -> list[ArchievedEvent | None] | None:
+    def get_archieved_event_list(
+        self, info: Info, skip: int | None = 0, limit: int | None = MAX_LIMIT
+    ) -> list[ArchievedEvent | None] | None:
+        """The tenant's archived events, oldest (the next to be purged) first: `limit` of them after `skip`, grouped
+        by device."""
         principal = info.context.principal.require(EVENTS_READ)
+        skip, limit = page_bounds(skip, limit, MAX_LIMIT)
         present = info.context.presenter(field_names(info.selected_fields[0].selections, inside="events"))
         expired = EventRow.objects.for_principal(principal).filter(expires__lte=present.now)
-        rows = present.rows(expired.order_by("camera_id", "ts", "id"))
+        # Oldest first reads the tenant's (ts) index from its old end, where the archived events are: a page reads
+        # about as many rows as it returns, however many events the tenant has.
+        page = present.rows(expired.order_by("ts", "id")[skip : skip + limit])
+        rows = sorted(page, key=attrgetter("camera_id"))  # stable: oldest first within each device
         return [
             ArchievedEvent(device=device, events=list(map(present, group)))
             for device, group in groupby(rows, key=attrgetter("camera_id"))

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from tenants.api.fields import BoundedDateTimeField
+from tenants.api.fields import BoundedDateField, BoundedDateTimeField
 
 from ..playlists import GAP_TOLERANCE
 from ..signing import signed_url
@@ -8,7 +8,7 @@ from ..signing import signed_url
 
 class TimelineQuerySerializer(serializers.Serializer):
     camera_id = serializers.CharField(max_length=64)
-    date = serializers.DateField(input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC)")
+    date = BoundedDateField(input_formats=["%Y-%m-%d"], help_text="YYYY-MM-DD (UTC)")
 
 
 class TimelineHourSerializer(serializers.Serializer):

@@ -25,13 +25,14 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def _first_message(detail) -> str:
+def first_message(detail) -> str:
+    """The first message of a ValidationError's detail, prefixed by its field's name (the error's `detail`)."""
     if isinstance(detail, dict):
         field, value = next(iter(detail.items()))
-        message = _first_message(value)
+        message = first_message(value)
         return message if field == "non_field_errors" else f"{field}: {message}"
     if isinstance(detail, list):
-        return _first_message(detail[0]) if detail else "Invalid input."
+        return first_message(detail[0]) if detail else "Invalid input."
     return str(detail)
 
 
@@ -48,7 +49,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"detail": _first_message(detail), "code": "invalid", "fields": detail}
+        response.data = {"detail": first_message(detail), "code": "invalid", "fields": detail}
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"

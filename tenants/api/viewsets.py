@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from django.db.models import Model, QuerySet
+from django.db.models import IntegerField, Model, QuerySet
 from django.utils.http import urlencode
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
@@ -15,6 +15,17 @@ class TenantScopedMixin:
     """
 
     scope_resource: str
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        queryset, key = getattr(cls, "queryset", None), getattr(cls, "lookup_field", "pk")
+        if queryset is None or "lookup_value_regex" in vars(cls):
+            return
+        meta = queryset.model._meta
+        if isinstance(meta.pk if key == "pk" else meta.get_field(key), IntegerField):
+            # int() also reads other scripts' digits (fullwidth, Arabic-Indic), "+1", " 1" and "0_1": an integer key's
+            # URL takes ASCII digits alone, so any other spelling of an id is not found rather than found.
+            cls.lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return super().get_queryset().for_principal(self.request.user)

@@ -29,6 +29,7 @@ AIM = {
     "alert_labels": ["person"],
 }  # fmt: skip
 SQUARE = [[0.1, 0.1], [0.4, 0.1], [0.4, 0.4], [0.1, 0.4]]
+HUGE = 10**400
 
 
 def aim_of(body: dict) -> dict:
@@ -101,6 +102,12 @@ BAD_AIMS = [
     ("a misspelt key", bad(("zones", 0, "require"), True), "zones[0].require", "unknown key"),
     ("a flag as text", bad(("zones", 0, "alert"), "yes"), "zones[0].alert", "true or false"),
     ("zones as an object", bad(("zones",), {"door": SQUARE}), "zones", "list"),
+    # A number of 400 digits, which float() cannot hold: compared, not converted.
+    ("a huge score", bad(("filters", "person", "min_score"), HUGE), "filters.person.min_score", "0 to 1"),
+    ("a huge area", bad(("filters", "person", "max_area"), HUGE), "filters.person.max_area", "0 to 1"),
+    ("a huge zone x", bad(("zones", 0, "points"), [[0, 0], [HUGE, 0], [1, 1]]), "zones[0].points[1]", "0 to 1"),
+    ("a huge negative y", bad(("masks", 1, "points"), [[0, 0], [1, -HUGE], [1, 1]]), "masks[1].points[1]", "0 to 1"),
+    ("a huge line end", bad(("lines", 0, "a"), [0.5, HUGE]), "lines[0].a", "[x, y]"),
 ]
 
 

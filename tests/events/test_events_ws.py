@@ -3,14 +3,19 @@
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connections
+from django.utils import timezone
 
 from events.services import create_event
+from playback.exports import publish
+from playback.models import Export, ExportFile
+from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
 from tenants.models import Tenant
 from vms.asgi import application
 
@@ -106,6 +111,46 @@ async def test_the_socket_closes_with_4401_when_its_token_expires(make_token, te
     closed = await client.receive_output(timeout=expires_at - time.time() + 2)
     assert closed == {"type": "websocket.close", "code": 4401}
     assert time.time() >= expires_at
+    await client.disconnect()
+
+
+@database_sync_to_async
+def publish_finished_export(camera) -> None:
+    now = timezone.now()
+    export = Export.objects.create(
+        tenant=camera.tenant, start=now - timedelta(minutes=1), end=now, expires=now + timedelta(days=1),
+        state=Export.State.DONE, progress=100,
+    )  # fmt: skip
+    ExportFile.objects.create(export=export, camera=camera, camera_slug=camera.slug, path="x.mp4", sha256="ab", size=1)
+    publish(export)
+
+
+async def test_export_progress_and_its_signed_urls_reach_only_sockets_that_may_read_exports(
+    make_token, tenant_a, camera_a
+):
+    events_only, _ = await connect(make_token(tenant_a, scopes=[EVENTS_READ]))
+    with_playback, _ = await connect(make_token(tenant_a, scopes=[EVENTS_READ, PLAYBACK_READ]))
+
+    await publish_finished_export(camera_a)
+
+    message = await with_playback.receive_json_from(timeout=3)
+    assert message["type"] == "export" and "sig=" in message["data"]["files"][0]["url"]
+    assert await events_only.receive_nothing(timeout=0.5)  # as GET /v2/api/exports, it needs playback:read
+    event = await new_event(tenant_a)
+    assert (await events_only.receive_json_from(timeout=3))["data"]["id"] == event.id
+    await events_only.disconnect()
+    await with_playback.disconnect()
+
+
+@pytest.mark.parametrize("query", ["severity=urgent", "camera_id=" + "c" * 65, "zone=%00"])
+async def test_a_filter_the_rest_api_refuses_is_refused_with_its_message_and_4400(client_a, make_token, query):
+    rest = await database_sync_to_async(client_a.get)(f"/v2/api/events?{query}")
+    assert rest.status_code == 400
+
+    client, connected = await connect(make_token(rest.wsgi_request.user.tenant), f"&{query}")
+    assert connected  # accepted only to say why: a browser sees no reason for a refused handshake
+    assert await client.receive_json_from(timeout=3) == {"type": "error", "detail": rest.json()["detail"]}
+    assert await client.receive_output(timeout=3) == {"type": "websocket.close", "code": 4400}
     await client.disconnect()
 
 

@@ -65,6 +65,7 @@ def test_bad_timestamps_are_400(client_a, args):
 @pytest.mark.parametrize("args", [{"limit": 0}, {"limit": -5}, {"skip": -1}])
 def test_limit_below_1_or_negative_skip_is_400(client_a, args):
     error(post(client_a, listing(**args)), 400)
+    error(post(client_a, f"{{get_archieved_event_list({arguments(**args)}) {{device}}}}"), 400)
 
 
 def test_wrong_variable_type_is_400(client_a):

@@ -271,6 +271,45 @@ def test_seed_archived_example_groups_expired_events_by_device(client_a, client_
     ]
 
 
+def archived_page(client, **args) -> dict[str, list[str]]:
+    query = f"{{get_archieved_event_list{f'({arguments(**args)})' if args else ''} {{device events {{pk}}}}}}"
+    groups = data(post(client, query))["get_archieved_event_list"]
+    return {group["device"]: [event["pk"] for event in group["events"]] for group in groups}
+
+
+def test_archived_list_gives_the_oldest_100_and_pages_with_skip_and_limit(client_a, tenant_a):
+    old = timezone.now() - timedelta(days=60)
+    Event.objects.bulk_create(
+        [EventFactory.build(tenant=tenant_a, camera_id="busy", ts=old + timedelta(seconds=i), expires=PAST)
+         for i in range(130)]
+        + [EventFactory.build(tenant=tenant_a, camera_id="quiet", ts=old + timedelta(seconds=50.5), expires=PAST)]
+        + [EventFactory.build(tenant=tenant_a, camera_id="busy", ts=old, expires=FUTURE)]  # not archived
+    )  # fmt: skip
+    archived = list(Event.objects.filter(expires=PAST).order_by("ts").values_list("camera_id", "id"))
+
+    def grouped(rows: list[tuple[str, str]]) -> dict[str, list[str]]:
+        return {device: [pk for camera, pk in rows if camera == device] for device in sorted({c for c, _ in rows})}
+
+    assert archived_page(client_a) == grouped(archived[:100])  # the seed's call: no arguments, at most 100
+    assert archived_page(client_a, skip=100) == grouped(archived[100:])
+    assert archived_page(client_a, skip=5, limit=10) == grouped(archived[5:15])
+    assert archived_page(client_a, limit=500) == grouped(archived[:100])  # clamped, as get_event_list's limit
+    assert archived_page(client_a, skip=131) == {}
+
+
+def test_archived_list_takes_the_same_queries_however_many_events(client_a, tenant_a):
+    def archived(count: int) -> int:
+        Event.objects.bulk_create(
+            EventFactory.build(tenant=tenant_a, camera_id=f"cam-{i % 3}", expires=PAST) for i in range(count)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            page = archived_page(client_a)
+        assert sum(map(len, page.values())) == min(Event.objects.count(), 100)
+        return len(queries)
+
+    assert archived(3) == archived(400) <= 2  # the token's tenant, then the page
+
+
 @pytest.mark.parametrize("path", [BE, BE.rstrip("/")])
 def test_get_and_post_work_with_and_without_trailing_slash(client_a, udid_events, path):
     assert data(client_a.get(path, {"query": SEED_COUNT_BODY})) == {"get_event_count": 2}
@@ -295,7 +334,7 @@ def test_schema_has_the_seeds_names_and_types():
         "event_id: Int = null, tags: String = null): Int",
         "get_event_list(device: String!, start_time: String!, end_time: String!, is_archieve: Boolean = null, "
         "event_id: Int = null, tags: String = null, skip: Int = 0, limit: Int = 50): [Event]",
-        "get_archieved_event_list: [ArchievedEvent]",
+        "get_archieved_event_list(skip: Int = 0, limit: Int = 100): [ArchievedEvent]",
         "update_event(pk: String!, tags: [String]!): String",
         "remove_event(pk: String = null, device: String!, start_time: String = null, end_time: String = null): String",
         "type ArchievedEvent { device: String events: [Event] }",
