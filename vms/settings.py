@@ -75,15 +75,20 @@ VMS_CAMERA_DENY_NETS = deny_nets("VMS_CAMERA_DENY_NETS", "")
 # services answer): a target's name must resolve, to no address on them, at save and again before every attempt,
 # which then connects to the address checked. A subscription failing this long without a success is disabled.
 VMS_WEBHOOK_ALLOW_HTTP = env.bool("VMS_WEBHOOK_ALLOW_HTTP", default=False)
-VMS_WEBHOOK_DENY_NETS = deny_nets("VMS_WEBHOOK_DENY_NETS", "local,127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10")
+WEBHOOK_DENY_NETS_DEFAULT = "local,127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10"
+VMS_WEBHOOK_DENY_NETS = deny_nets("VMS_WEBHOOK_DENY_NETS", WEBHOOK_DENY_NETS_DEFAULT)
 VMS_WEBHOOK_DISABLE_AFTER = env.float("VMS_WEBHOOK_DISABLE_AFTER", default=3 * 24 * 3600.0)  # seconds
 VMS_WEBHOOK_TIMEOUT = env.float("VMS_WEBHOOK_TIMEOUT", default=10.0)  # seconds per attempt
 VMS_WEBHOOK_RETRY_BASE = env.float("VMS_WEBHOOK_RETRY_BASE", default=10.0)  # first retry after about this (seconds)
 VMS_WEBHOOK_RETRY_MAX = env.float("VMS_WEBHOOK_RETRY_MAX", default=3600.0)  # back-off never waits longer
 # How often the notification relay (events/notify/relay.py) looks for new events when idle (seconds).
 VMS_NOTIFY_POLL_S = env.float("VMS_NOTIFY_POLL_S", default=0.1)
-# MQTT (events/notify/mqtt.py): mqtt://[user:password@]host[:port]; empty = no MQTT.
+# MQTT (events/notify/mqtt.py): mqtt://[user:password@]host[:port]; empty = no MQTT. The topic prefix (topic levels,
+# e.g. `site-1`) goes before every topic's `vms/`: deployments sharing a broker need one each.
 VMS_MQTT_URL = env.str("VMS_MQTT_URL", default="")
+VMS_MQTT_TOPIC_PREFIX = env.str("VMS_MQTT_TOPIC_PREFIX", default="").strip("/")
+if {"+", "#", "\x00"} & set(VMS_MQTT_TOPIC_PREFIX) or "//" in VMS_MQTT_TOPIC_PREFIX:
+    raise ImproperlyConfigured(f"VMS_MQTT_TOPIC_PREFIX must be topic levels, no wildcards: {VMS_MQTT_TOPIC_PREFIX!r}")
 # A camera offline (or back online) this long becomes a camera_offline (camera_online) event: shorter flaps do not.
 VMS_CAMERA_HEALTH_DEBOUNCE = env.float("VMS_CAMERA_HEALTH_DEBOUNCE", default=5.0)
 # `make run`'s demo camera (scripts/demo_camera.py, the Procfile's `camera`), which create_demo adds to the demo
@@ -243,8 +248,9 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
-# Login attempts per username and per client address: every POST /v2/api/auth/token, and failed /admin/ logins,
-# count in the same budgets (tenants/throttles.py); over it, 429 with Retry-After (the admin form refuses).
+# Login attempts per username and per client address: every POST /v2/api/auth/token and /v2/api/auth/refresh, and
+# failed /admin/ logins, count in the same budgets (tenants/throttles.py); over it, 429 with Retry-After (the admin
+# form refuses). Failed /v2/metrics basic auth gets the per-user rate per address, in a budget of its own.
 VMS_LOGIN_RATE_PER_USER = env_rate("VMS_LOGIN_RATE_PER_USER", "10/min")
 VMS_LOGIN_RATE_PER_ADDRESS = env_rate("VMS_LOGIN_RATE_PER_ADDRESS", "30/min")
 # The client address is REMOTE_ADDR; behind N reverse proxies that set X-Forwarded-For, its N-th address from the

@@ -12,11 +12,11 @@ from ..models import Camera, PipelineState
 from ..services import CameraIdTaken, CameraLimitReached, save_new_camera
 from .serializers import CameraDetailSerializer, CameraSerializer
 
-# Within what cameras.rtsp.validate_rtsp_url accepts: rtsp(s)://, user info and host of RFC 3986's characters (no
-# whitespace, nothing urlsplit refuses), a port, then anything without whitespace.
+# Within what cameras.rtsp.validate_rtsp_url accepts: rtsp(s)://, user info of RFC 3986's characters, a host name
+# as DNS spells it, a port, then anything without whitespace or a backslash.
 RTSP_URL_PATTERN = (
-    r"^rtsps?://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]{0,4})?"
-    rf"([/?#][^{SPACE}\u0000]*)?$"
+    r"^rtsps?://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?(:[0-9]{0,4})?"
+    rf"([/?#][^{SPACE}\u0000\\]*)?$"
 )
 
 

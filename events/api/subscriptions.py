@@ -9,10 +9,11 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 
 from cameras.aim import MAX_NAME_LENGTH
-from cameras.rtsp import HostNotAllowed, check_host_allowed, split_url
-from tenants.api.openapi import errors
+from cameras.rtsp import HostNotAllowed, HostUnresolvable, allowed_addresses, split_url
+from tenants.api.openapi import error, errors
 from tenants.api.viewsets import TenantModelViewSet, keyset_page, newest_first_page
 from tenants.catalogue import SUBSCRIPTIONS_WRITE
 from tenants.models import Tenant
@@ -24,18 +25,21 @@ from ..notify.webhooks import send_test
 MAX_SUBSCRIPTIONS = 50  # per tenant: each one is a POST per matching event
 MAX_LIST = 100  # camera ids, zones, types
 URL_MAX_LENGTH = Subscription._meta.get_field("url").max_length
+TEST_RATE = "10/min"  # test deliveries a tenant may ask for
 
 
 def validate_webhook_url(url: str) -> str:
     """Return `url` when webhooks may be sent to it; raise ValueError with what is wrong (to follow "URL ").
 
-    The host is checked again before every attempt (events.notify.webhooks), as a name may resolve elsewhere later.
+    The host is checked again before every attempt (events.notify.egress), as a name may resolve elsewhere later.
     """
     parts = split_url(url, ("https", "http") if settings.VMS_WEBHOOK_ALLOW_HTTP else ("https",))
     if "@" in parts.netloc:  # a secret in the URL would show wherever the URL does; the body is signed instead
         raise ValueError("must not hold a user name or password")
     try:
-        check_host_allowed(url, settings.VMS_WEBHOOK_DENY_NETS)
+        allowed_addresses(parts.hostname, settings.VMS_WEBHOOK_DENY_NETS)
+    except HostUnresolvable as exc:
+        raise ValueError("must name a host that resolves") from exc
     except HostNotAllowed as exc:
         raise ValueError("must name a host webhooks may be sent to") from exc
     return url
@@ -52,6 +56,16 @@ def folded(values: list[str], key=str) -> list[str]:
     for value in values:
         first.setdefault(key(value), value)
     return list(first.values())
+
+
+class TestDeliveryThrottle(SimpleRateThrottle):
+    """Test deliveries per tenant, whichever of its subscriptions: each one is a POST to wherever the URL names."""
+
+    scope = "webhook-test"
+    rate = TEST_RATE
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.tenant_id}
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -199,7 +213,10 @@ LINK = OpenApiParameter(
     deliveries=extend_schema(
         parameters=[DeliveryQuerySerializer, LINK], responses={200: DeliverySerializer(many=True), **errors(400, 404)}
     ),
-    test=extend_schema(request=None, responses={202: DeliverySerializer, **errors(404)}),
+    test=extend_schema(
+        request=None,
+        responses={202: DeliverySerializer, **errors(404), 429: error(f"Over {TEST_RATE} test deliveries a tenant.")},
+    ),
 )
 class SubscriptionViewSet(TenantModelViewSet):
     """The tenant's webhook subscriptions. Every method needs subscriptions:write: a subscription names the
@@ -240,9 +257,10 @@ class SubscriptionViewSet(TenantModelViewSet):
         page = DeliverySerializer(deliveries[: params["limit"]], many=True).data
         return keyset_page(request, page, params["limit"])
 
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[TestDeliveryThrottle])
     def test(self, request, pk: str):
-        """Send a test event to the subscription's URL now (whether or not it is enabled); the answer is the
-        delivery, pending until the receiver has answered."""
+        """Send a test event to the subscription's URL now (whether or not it is enabled, to try a receiver before
+        enabling it; checked as every attempt is); the answer is the delivery, pending until the receiver has
+        answered. At most TEST_RATE a tenant (429 with Retry-After)."""
         delivery = send_test(self.get_object())
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

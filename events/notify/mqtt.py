@@ -1,5 +1,6 @@
 """The MQTT publisher (VMS_MQTT_URL), a relay sink: every event to `vms/<tenant>/<camera>/events` (QoS 1), and each
-camera's status, retained, to `vms/<tenant>/<camera>/status`.
+camera's status, retained, to `vms/<tenant>/<camera>/status` (VMS_MQTT_TOPIC_PREFIX goes before `vms/`); a deleted
+camera's retained status is cleared.
 
 Events go out from the relay's durable cursor, not from memory: a batch counts as sent only once the broker has
 acknowledged every message of it (PUBACK), so a broker that is down or restarts loses nothing; a batch cut off
@@ -37,6 +38,7 @@ RECONNECT_MAX_S = 30
 # Unacknowledged messages on the wire: paho's default, 20 per round trip to the broker, is 1.3x slower even on
 # localhost (3,300-3,900 against 4,500 events/s), and slower still the farther the broker.
 MAX_INFLIGHT = 100
+CLEAR_EVERY_S = 5.0  # how often the relay's tick looks for deleted cameras whose status the broker still retains
 STATUS_OF = {"camera_offline": Camera.Status.OFFLINE, "camera_online": Camera.Status.ONLINE}
 
 
@@ -45,7 +47,8 @@ class BrokerUnavailable(ConnectionError):
 
 
 def topic(tenant_id: str, camera_id: str, kind: str) -> str:
-    return f"vms/{tenant_id}/{camera_id}/{kind}"
+    prefix = settings.VMS_MQTT_TOPIC_PREFIX
+    return f"{prefix}/vms/{tenant_id}/{camera_id}/{kind}" if prefix else f"vms/{tenant_id}/{camera_id}/{kind}"
 
 
 def status_message(camera_id: str, status: str, since: datetime) -> bytes:
@@ -83,8 +86,13 @@ class MqttSink:
         self.client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
         self._connected = threading.Event()
         self._started_at: float | None = None
+        # The status topics the broker retains, as far as known: those this sink published, and those its
+        # subscription to every status topic was told of (a previous relay's too).
+        self._retained: set[str] = set()
+        self._cleared_at = 0.0
 
     def handle(self, events: list[Event]) -> None:
         if self._started_at is None:
@@ -115,7 +123,23 @@ class MqttSink:
         return self.client.publish(name, payload, qos=1, retain=retain)
 
     def _publish_status(self, tenant_id: str, camera_id: str, status: str, since: datetime) -> mqtt.MQTTMessageInfo:
-        return self._publish(topic(tenant_id, camera_id, "status"), status_message(camera_id, status, since), True)
+        name = topic(tenant_id, camera_id, "status")
+        self._retained.add(name)
+        return self._publish(name, status_message(camera_id, status, since), True)
+
+    def clear_deleted_cameras(self) -> int:
+        """The relay's tick: an empty retained message (which deletes a retained one) to each status topic of a
+        camera that no longer exists, every CLEAR_EVERY_S while connected; returns how many."""
+        if not self._connected.is_set() or time.monotonic() - self._cleared_at < CLEAR_EVERY_S:
+            return 0
+        self._cleared_at = time.monotonic()
+        known = self._retained.copy()  # first: a camera added after the query below has no topic in it
+        cameras = Camera.objects.values_list("tenant_id", "slug")
+        gone = known - {topic(tenant_id, camera_id, "status") for tenant_id, camera_id in cameras.iterator()}
+        for name in gone:
+            self._publish(name, b"", retain=True)
+            self._retained.discard(name)
+        return len(gone)
 
     def publish_statuses(self) -> int:
         """Every camera's status as the last health event told it (else its own, since its last change or since it
@@ -138,6 +162,7 @@ class MqttSink:
         # than a health event still waiting in the relay's backlog, but the backlog's newest health event of each
         # camera is the one this read found (health writes the event and CameraHealth together), so the retained
         # status ends at the newest.
+        client.subscribe(topic("+", "+", "status"), qos=1)  # the broker answers with every retained status
         try:
             count = self.publish_statuses()
         except Exception:
@@ -147,6 +172,12 @@ class MqttSink:
             connection.close()  # this thread's own database connection
         logger.info("connected to the MQTT broker %s; published the status of %d cameras", self.shown_url, count)
         self._connected.set()
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        if message.payload:
+            self._retained.add(message.topic)
+        else:  # cleared, by this sink or another client
+            self._retained.discard(message.topic)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was_connected = self._connected.is_set()  # not a refused attempt, already logged

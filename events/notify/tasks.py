@@ -12,9 +12,10 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name=webhooks.DRAIN_TASK)
-def drain_task(subscription_id: int) -> int:
-    """Send one subscription's due webhook deliveries (at most one drain per subscription runs at a time)."""
-    return webhooks.drain(subscription_id)
+def drain_task(subscription_id: int | None = None, tenant_id: str | None = None) -> int:
+    """Send the due webhook deliveries of the subscription whose turn it is (a retry's message names one to put in
+    line first); at most one drain per subscription runs at a time."""
+    return webhooks.drain(subscription_id, tenant_id)
 
 
 @shared_task(name="events.notify.sweep")

@@ -1,9 +1,10 @@
 """Webhook delivery: the relay's `WebhookSink` turns each event into a `Delivery` per matching subscription, in the
 relay's transaction, and the `notify` workers send them (events.notify.tasks).
 
-A delivery is durable in PostgreSQL; Celery messages only say "look at subscription N now". Each subscription is
-drained by at most one worker thread at a time (a Redis lock), oldest first, for a bounded slice before it queues
-itself again behind the others: a slow receiver holds one thread, and other tenants' hooks go on in the rest.
+A delivery is durable in PostgreSQL; Celery messages only say "take the next turn" (events.notify.turns: tenants
+take turns, then their subscriptions). Each subscription is drained by at most one worker thread at a time (a Redis
+lock), oldest first, for a bounded slice before it queues itself again at the back of its tenant's line: a slow
+receiver holds one thread, and other tenants' hooks go on in the rest.
 Failures are retried with exponential back-off and jitter; a subscription failing for VMS_WEBHOOK_DISABLE_AFTER is
 disabled, and says why.
 
@@ -12,22 +13,16 @@ each: delivery is at least once, and a worker that dies before a flush leaves th
 again under the same X-VMS-Delivery-Id (receivers deduplicate on it).
 """
 
-import functools
 import hashlib
 import hmac
 import logging
-import os
 import random
 import secrets
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import NamedTuple
-from urllib.parse import urlsplit
 
-import urllib3
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,11 +30,13 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from cameras.pipeline.lease import Lease, renew
-from cameras.rtsp import HostNotAllowed, check_host_allowed
+from tenants.usage import record as record_usage
 
 from ..models import Delivery, Event, Severity, Subscription
 from ..serializers import event_envelope, iso_ms
 from ..services import copy_into_table
+from . import turns
+from .egress import CONNECT_TIMEOUT_S, post
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +46,10 @@ SLICE_DELIVERIES = 100
 FLUSH_EVERY = 50  # outcomes written in one UPDATE; at most this many are sent again after a worker dies
 FLUSH_S = 0.5  # ...or after this long, so that the delivery log stays current with a slow receiver
 RENEW_S = 2.0  # the drain lock is renewed this often (its TTL is far longer: see _lock_ms)
-ANSWER_READ_BYTES = 4096  # an answer this short is read to its end, so that its connection is kept for the next
-SUBSCRIPTION_FIELDS = ("url", "secret", "enabled", "failing_since")
+SUBSCRIPTION_FIELDS = ("tenant", "url", "secret", "enabled", "failing_since")
 DELIVERY_FIELDS = ("event_id", "body", "attempts")
-CONNECT_TIMEOUT_S = 3.0
-POOL_HOSTS = 100  # target hosts whose connections are kept open between deliveries (least recently used go)
-POOL_CONNECTIONS = 4  # kept per host; more threads sending to one host open extra ones and close them after
 SCHEDULE_AHEAD_S = 10.0  # a retry due within this is queued with a countdown; later ones are left to the sweep
 USER_AGENT = "vms-webhooks/2"
-RETRYABLE = {408, 429}  # the 4xx answers that mean "later", not "never"
 TEST_EVENT_PREFIX = "evt-test-"
 # A chunk of outcomes in one statement (bulk_update's CASE per row and column costs more CPU than the POSTs did).
 _RECORD = """
@@ -110,7 +102,7 @@ class WebhookSink:
                         Delivery(subscription=subscription, event_id=event.id, body=body, next_attempt_at=now)
                     )
         copy_into_table(deliveries)
-        schedule_on_commit({d.subscription_id for d in deliveries})
+        schedule_on_commit({d.subscription_id: d.subscription.tenant_id for d in deliveries})
 
     def close(self) -> None:
         """Nothing to let go: deliveries are sent by the notify workers."""
@@ -134,50 +126,64 @@ def send_test(subscription: Subscription) -> Delivery:
     delivery = Delivery.objects.create(
         subscription=subscription, event_id=event.id, body=event_envelope(event).decode(), next_attempt_at=now
     )
-    schedule_on_commit({subscription.pk})
+    schedule_on_commit({subscription.pk: subscription.tenant_id})
     return delivery
 
 
-def schedule_on_commit(subscription_ids: set[int]) -> None:
-    if subscription_ids:
-        transaction.on_commit(lambda: schedule(subscription_ids))
+def schedule_on_commit(subscriptions: dict[int, str]) -> None:
+    if subscriptions:
+        transaction.on_commit(lambda: schedule(subscriptions))
 
 
-def schedule(subscription_ids: set[int], countdown: float = 0) -> None:
-    """Ask the notify workers to drain these subscriptions. A lost message costs only latency: the sweep finds
-    every due delivery again."""
+def schedule(subscriptions: dict[int, str], countdown: float = 0) -> None:
+    """Ask the notify workers to drain these subscriptions (id: tenant id): each goes in its tenant's line now, and
+    a message asks for a turn; after a countdown, the message puts it in the line. A lost message costs only
+    latency: the sweep finds every due delivery again."""
     try:
-        for subscription_id in subscription_ids:
-            current_app.send_task(DRAIN_TASK, args=[subscription_id], countdown=countdown or None)
+        for subscription_id, tenant_id in subscriptions.items():
+            if countdown:
+                current_app.send_task(DRAIN_TASK, args=[subscription_id, tenant_id], countdown=countdown)
+            else:
+                turns.offer(subscription_id, tenant_id)
+                current_app.send_task(DRAIN_TASK)
     except Exception:
         logger.warning("cannot queue webhook drains; the sweep will", exc_info=True)
 
 
 def sweep() -> int:
     """Queue a drain for every subscription with a due pending delivery (retries, lost messages, dead workers)."""
-    due = set(
+    due = dict(
         Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=timezone.now())
         .order_by()
-        .values_list("subscription_id", flat=True)
+        .values_list("subscription_id", "subscription__tenant_id")
         .distinct()
     )
     schedule(due)
     return len(due)
 
 
-def drain(subscription_id: int) -> int:
-    """Send the subscription's due deliveries, if no other drain of it runs; returns how many were attempted."""
+def drain(subscription_id: int | None = None, tenant_id: str | None = None) -> int:
+    """Take the next turn (after putting the given subscription in its tenant's line) and send that subscription's
+    due deliveries, if no other drain of it runs; returns how many were attempted."""
+    if stopping.is_set():
+        return 0  # a stopping worker leaves the lines to the sweep's messages
+    if subscription_id is not None:
+        turns.offer(subscription_id, tenant_id)
+    taken = turns.take()
+    if taken is None:
+        return 0
+    subscription_id, tenant_id = taken
     lease = Lease(f"{settings.VMS_REDIS_PREFIX}:notify:drain:{subscription_id}", _lock_ms())
-    if stopping.is_set() or not lease.acquire():
-        return 0  # its holder looks for due rows again after it lets go; a stopping worker leaves them to the sweep
+    if not lease.acquire():
+        return 0  # its holder looks for due rows again after it lets go
     try:
         sent, more = _drain_slice(subscription_id, lease)
     finally:
         lease.release()
     if more:
-        schedule({subscription_id})
+        schedule({subscription_id: tenant_id})
     else:
-        _schedule_next(subscription_id)
+        _schedule_next(subscription_id, tenant_id)
     return sent
 
 
@@ -196,7 +202,8 @@ def _due(subscription_id: int) -> QuerySet[Delivery]:
 class Outcomes:
     """Attempted deliveries whose outcomes are not written yet: one UPDATE per chunk."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
         self.deliveries: list[Delivery] = []
         self.since = time.monotonic()
 
@@ -213,8 +220,10 @@ class Outcomes:
                 for value in (d.pk, d.state, d.attempts, d.response_code, d.latency_ms, d.last_attempt_at,
                               d.last_error, d.next_attempt_at)
             ]  # fmt: skip
-            with connection.cursor() as cursor:
+            delivered = sum(d.state == Delivery.State.DELIVERED for d in self.deliveries)
+            with transaction.atomic(), connection.cursor() as cursor:  # counted iff the outcome is written
                 cursor.execute(_RECORD.format(values=", ".join([_RECORD_ROW] * len(self.deliveries))), params)
+                record_usage(self.tenant_id, deliveries=delivered)
         self.deliveries, self.since = [], time.monotonic()
 
 
@@ -226,38 +235,11 @@ def _drain_slice(subscription_id: int, lease: Lease) -> tuple[int, bool]:
     if not subscription.enabled:
         # Only test events go to a disabled subscription (to try it before enabling it again).
         _fail_pending(_due(subscription_id).exclude(event_id__startswith=TEST_EVENT_PREFIX))
-    outcomes = Outcomes()
+    outcomes = Outcomes(subscription.tenant_id)
     try:
         return _send_due(subscription, lease, outcomes)
     finally:
         outcomes.flush()
-
-
-def _pool(url: str) -> urllib3.PoolManager:
-    """The worker's connections to `url`'s host: direct, or through the egress proxy the environment names for it
-    (HTTPS_PROXY/HTTP_PROXY, less NO_PROXY). urllib3 rather than requests: a third of the CPU a delivery takes, and
-    no ~/.netrc, whose credentials must never reach a tenant's host."""
-    parts = urlsplit(url)
-    proxies = _environment_proxies()
-    bypass = urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)
-    return _connections(None if bypass else proxies.get(parts.scheme))
-
-
-@functools.cache
-def _environment_proxies() -> dict[str, str]:
-    return urllib.request.getproxies_environment()  # once: reading it walks the whole environment
-
-
-@functools.cache
-def _connections(proxy: str | None) -> urllib3.PoolManager:
-    """Kept for the process's life and shared by its threads, so a drain reuses the last one's connections."""
-    options = {
-        "num_pools": POOL_HOSTS,
-        "maxsize": POOL_CONNECTIONS,
-        # The system's trust store (or SSL_CERT_FILE), unless a bundle is named as for requests and curl.
-        "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None,
-    }
-    return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
 
 def _send_due(subscription: Subscription, lease: Lease, outcomes: Outcomes) -> tuple[int, bool]:
@@ -289,7 +271,7 @@ def _send_due(subscription: Subscription, lease: Lease, outcomes: Outcomes) -> t
     return sent, _due(subscription.pk).exists()
 
 
-def _schedule_next(subscription_id: int) -> None:
+def _schedule_next(subscription_id: int, tenant_id: str) -> None:
     """Queue the next drain: now, when a delivery came due while the lock was held (its message found the lock
     taken), or at the first retry when that is soon."""
     pending = Delivery.objects.filter(subscription_id=subscription_id, state=Delivery.State.PENDING)
@@ -298,77 +280,27 @@ def _schedule_next(subscription_id: int) -> None:
         return
     wait = (first - timezone.now()).total_seconds()
     if wait <= SCHEDULE_AHEAD_S:
-        schedule({subscription_id}, countdown=max(wait, 0))
+        schedule({subscription_id: tenant_id}, countdown=max(wait, 0))
 
 
-class Refused(Exception):
-    """The target may not be contacted (a denied network, plain http where not allowed)."""
-
-
-def _check_target(url: str) -> None:
-    if urlsplit(url).scheme != "https" and not settings.VMS_WEBHOOK_ALLOW_HTTP:
-        raise Refused("plain http targets are not allowed")
-    try:
-        check_host_allowed(url, settings.VMS_WEBHOOK_DENY_NETS)
-    except HostNotAllowed as exc:
-        raise Refused("target host is not allowed") from exc
-
-
-class Outcome(NamedTuple):
-    code: int | None  # the HTTP status, if one came
-    error: str = ""  # short and readable; never the URL (it may carry credentials) nor the secret
-    retry: bool = False
-    retry_after: float | None = None
-
-
-def post(subscription: Subscription, delivery: Delivery) -> Outcome:
-    """POST the delivery once, signed afresh."""
-    body = delivery.body.encode()
-    try:
-        _check_target(subscription.url)
-        response = _pool(subscription.url).request(
-            "POST",
-            subscription.url,
-            body=body,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "X-VMS-Signature": signature(subscription.secret, int(time.time()), body),
-                "X-VMS-Event-Id": delivery.event_id,
-                "X-VMS-Delivery-Id": str(delivery.id),
-                "X-VMS-Attempt": str(delivery.attempts + 1),
-            },
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=settings.VMS_WEBHOOK_TIMEOUT),
-            retries=False,
-            redirect=False,
-            preload_content=False,  # the answer's body is never used: at most ANSWER_READ_BYTES of it are read
-        )
-        # Read to its end, the connection goes back to the pool; a longer answer's connection is closed instead.
-        response.read(ANSWER_READ_BYTES, decode_content=False)
-        response.close()
-        response.release_conn()
-    except Refused as exc:
-        return Outcome(None, str(exc))
-    except urllib3.exceptions.NewConnectionError:  # a ConnectTimeoutError too, in urllib3's hierarchy
-        return Outcome(None, "could not connect", retry=True)
-    except urllib3.exceptions.TimeoutError:
-        return Outcome(None, "timed out", retry=True)
-    except urllib3.exceptions.HTTPError:  # reset, closed early, TLS, proxy
-        return Outcome(None, "could not connect", retry=True)
-    except Exception as exc:  # anything else: retried like a receiver that is away
-        return Outcome(None, f"could not send ({type(exc).__name__})", retry=True)
-    code = response.status
-    if 200 <= code < 300:
-        return Outcome(code)
-    retry_after = _retry_after(response.headers.get("Retry-After")) if code in (429, 503) else None
-    return Outcome(code, f"HTTP {code}", code >= 500 or code in RETRYABLE, retry_after)
+def headers(subscription: Subscription, delivery: Delivery, body: bytes) -> dict[str, str]:
+    """The delivery's headers, signed afresh for this attempt."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-VMS-Signature": signature(subscription.secret, int(time.time()), body),
+        "X-VMS-Event-Id": delivery.event_id,
+        "X-VMS-Delivery-Id": str(delivery.id),
+        "X-VMS-Attempt": str(delivery.attempts + 1),
+    }
 
 
 def attempt(subscription: Subscription, delivery: Delivery) -> str | None:
     """Send the delivery once and set its outcome on it (the caller writes it); the error to disable the
     subscription with, when it must be."""
     started = time.monotonic()
-    outcome = post(subscription, delivery)
+    body = delivery.body.encode()
+    outcome = post(subscription.url, body, headers(subscription, delivery, body))
     now = timezone.now()
     delivery.attempts += 1
     delivery.response_code = outcome.code
@@ -397,14 +329,6 @@ def backoff(attempts: int) -> float:
     receivers that failed together are not retried together."""
     base = min(settings.VMS_WEBHOOK_RETRY_MAX, settings.VMS_WEBHOOK_RETRY_BASE * 2 ** min(attempts - 1, 32))
     return min(settings.VMS_WEBHOOK_RETRY_MAX, base * random.uniform(0.5, 1.5))
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        seconds = float(value or "")
-    except ValueError:
-        return None  # an HTTP date, or nonsense: the usual back-off
-    return min(max(seconds, 0.0), settings.VMS_WEBHOOK_RETRY_MAX)
 
 
 def _should_disable(subscription: Subscription, now: datetime) -> bool:

@@ -20,12 +20,12 @@ DELIVERIES = "/admin/events/delivery/"
 
 @pytest.fixture
 def sub_a(tenant_a):
-    return Subscription.objects.create(tenant=tenant_a, url="https://a.example.com/hook")
+    return Subscription.objects.create(tenant=tenant_a, url="https://198.51.100.1/hook")
 
 
 @pytest.fixture
 def sub_b(tenant_b):
-    return Subscription.objects.create(tenant=tenant_b, url="https://b.example.com/hook", types=["person"])
+    return Subscription.objects.create(tenant=tenant_b, url="https://198.51.100.2/hook", types=["person"])
 
 
 def deliver(subscription) -> Delivery:
@@ -36,7 +36,7 @@ def deliver(subscription) -> Delivery:
 
 
 def form(**fields) -> dict:
-    return {"url": "https://b.example.com/new", "types": "", "camera_ids": "", "zones": "", "severity": "",
+    return {"url": "https://198.51.100.2/new", "types": "", "camera_ids": "", "zones": "", "severity": "",
             "enabled": "on", **fields}  # fmt: skip
 
 
@@ -48,16 +48,16 @@ def test_tenant_staff_see_only_their_subscriptions_and_deliveries(staff_b, sub_a
     delivery_a, delivery_b = deliver(sub_a), deliver(sub_b)
     listed = staff_b.get(SUBSCRIPTIONS)
     assert listed.status_code == 200
-    assert b"b.example.com" in listed.content and b"a.example.com" not in listed.content
+    assert b"198.51.100.2" in listed.content and b"198.51.100.1" not in listed.content
     assert staff_b.get(f"{SUBSCRIPTIONS}{sub_a.pk}/change/").status_code == 302  # "does not exist"
-    assert change(staff_b, sub_a, url="https://evil.example.com/").status_code == 302
+    assert change(staff_b, sub_a, url="https://198.51.100.66/").status_code == 302
     log = staff_b.get(DELIVERIES)
     assert log.status_code == 200
     assert b"evt-tenant-b" in log.content and b"evt-tenant-a" not in log.content
     assert staff_b.get(f"{DELIVERIES}{delivery_a.pk}/change/").status_code == 302
     assert staff_b.get(f"{DELIVERIES}{delivery_b.pk}/change/").status_code == 200
     sub_a.refresh_from_db()
-    assert sub_a.url == "https://a.example.com/hook"
+    assert sub_a.url == "https://198.51.100.1/hook"
 
 
 def test_the_secret_is_never_shown(staff_b, sub_b):
@@ -84,17 +84,17 @@ def test_staff_change_a_subscription_under_the_api_rules(staff_b, tenant_b, sub_
     assert response.status_code == 302, response.content.decode()
     sub_b.refresh_from_db()
     assert (sub_b.tenant_id, sub_b.url, sub_b.types, sub_b.camera_ids, sub_b.severity) == (
-        "tenant-b", "https://b.example.com/new", ["person", "vehicle"], ["Dock-1"], "alert",
+        "tenant-b", "https://198.51.100.2/new", ["person", "vehicle"], ["Dock-1"], "alert",
     )  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"url": "ftp://b.example.com/x"}, "URL must start with https:// or http://."),
-        ({"url": "https://me:pw@b.example.com/x"}, "URL must not hold a user name or password."),
+        ({"url": "ftp://198.51.100.2/x"}, "URL must start with https:// or http://."),
+        ({"url": "https://me:pw@198.51.100.2/x"}, "URL must not hold a user name or password."),
         ({"url": "https://169.254.169.254/"}, "URL must name a host webhooks may be sent to."),
-        ({"url": "b.example.com"}, "URL must start with https:// or http://."),
+        ({"url": "198.51.100.2"}, "URL must start with https:// or http://."),
         ({"camera_ids": "cam-a"}, "No camera &#x27;cam-a&#x27; in this tenant."),
         ({"types": "ufo"}, "&quot;ufo&quot; is not a valid choice."),
         ({"severity": "urgent"}, "urgent is not one of the available choices."),
@@ -105,7 +105,7 @@ def test_what_the_api_refuses_the_admin_refuses(staff_b, tenant_a, sub_b, fields
     response = change(staff_b, sub_b, **fields)
     assert response.status_code == 200
     assert message in response.content.decode()
-    assert Subscription.objects.filter(pk=sub_b.pk, url="https://b.example.com/hook", types=["person"]).exists()
+    assert Subscription.objects.filter(pk=sub_b.pk, url="https://198.51.100.2/hook", types=["person"]).exists()
 
 
 def test_a_loopback_target_is_refused_where_loopback_is_denied(staff_b, sub_b, settings):
@@ -131,7 +131,7 @@ def test_enabling_again_in_the_admin_forgives_the_failures(staff_b, sub_b):
 
 def test_a_subscriptions_deliveries_are_listed_read_only(staff_b, tenant_b, sub_b):
     delivery = deliver(sub_b)
-    deliver(Subscription.objects.create(tenant=tenant_b, url="https://b.example.com/other", zones=["z"]))
+    deliver(Subscription.objects.create(tenant=tenant_b, url="https://198.51.100.2/other", zones=["z"]))
     Delivery.objects.filter(subscription__zones=["z"]).update(event_id="evt-other")
     listed = staff_b.get(DELIVERIES, {"subscription__id__exact": sub_b.pk})
     assert listed.status_code == 200
@@ -162,8 +162,8 @@ def test_staff_of_no_tenant_see_and_change_nothing(client, sub_b):
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="events"))
     client.force_login(user)
     deliver(sub_b)
-    assert b"b.example.com" not in client.get(SUBSCRIPTIONS).content
+    assert b"198.51.100.2" not in client.get(SUBSCRIPTIONS).content
     assert b"evt-tenant-b" not in client.get(DELIVERIES).content
-    assert change(client, sub_b, url="https://evil.example.com/").status_code == 302  # "does not exist"
+    assert change(client, sub_b, url="https://198.51.100.66/").status_code == 302  # "does not exist"
     sub_b.refresh_from_db()
-    assert sub_b.url == "https://b.example.com/hook"
+    assert sub_b.url == "https://198.51.100.2/hook"

@@ -29,7 +29,7 @@ DELIVERY_FIELDS = {
     "id", "event_id", "state", "attempts", "response_code", "latency_ms", "last_error", "created_at",
     "last_attempt_at", "next_attempt_at",
 }  # fmt: skip
-HOOK = "https://hooks.example.com/vms"
+HOOK = "https://198.51.100.7/vms"  # an address: no name resolves here, and a name must
 
 
 @pytest.fixture
@@ -125,10 +125,10 @@ def test_list_is_newest_first_and_keyset_paged(client_a, client_b, tenant_a, ten
 def test_change_and_delete(client_a, sub_a):
     delivery(sub_a)
     path = f"{SUBSCRIPTIONS}/{sub_a.pk}"
-    changed = client_a.patch(path, {"url": "https://other.example.com/x", "types": ["motion"]}, format="json")
+    changed = client_a.patch(path, {"url": "https://localhost/x", "types": ["motion"]}, format="json")
     assert changed.status_code == 200, changed.json()
     sub_a.refresh_from_db()
-    assert (sub_a.url, sub_a.types, changed.json()["url"]) == ("https://other.example.com/x", ["motion"], sub_a.url)
+    assert (sub_a.url, sub_a.types, changed.json()["url"]) == ("https://localhost/x", ["motion"], sub_a.url)
     assert client_a.put(path, {"url": HOOK}, format="json").status_code == 405  # the API changes by PATCH
     assert client_a.delete(path).status_code == 204
     assert not Subscription.objects.exists() and not Delivery.objects.exists()
@@ -203,19 +203,20 @@ def test_a_bad_url_on_change_is_400_and_changes_nothing(client_a, sub_a):
 
 
 def test_plain_http_only_where_the_deployment_allows_it(client_a, settings):
-    assert create(client_a, url="http://hooks.example.com/x").status_code == 201
+    assert create(client_a, url="http://localhost/x").status_code == 201
     settings.VMS_WEBHOOK_ALLOW_HTTP = False
-    refused = create(client_a, url="http://hooks.example.com/x")
+    refused = create(client_a, url="http://localhost/x")
     assert refused.status_code == 400
     assert refused.json()["fields"] == {"url": ["URL must start with https://."]}
-    assert create(client_a, url="https://hooks.example.com/x").status_code == 201
+    assert create(client_a, url="https://localhost/x").status_code == 201
     assert Subscription.objects.count() == 2
 
 
 @pytest.mark.parametrize(
     "url",
     ["https://127.0.0.1/x", "https://localhost:8443/x", "https://[::1]/x", "https://0.0.0.0/x", "https://[::]/x",
-     "https://[::ffff:127.0.0.1]/x", "https://2130706433/x"],  # 0.0.0.0 and :: reach this host too
+     "https://[::ffff:127.0.0.1]/x", "https://2130706433/x",  # 0.0.0.0 and :: reach this host too
+     "https://[64:ff9b::7f00:1]/x", "https://[2002:7f00:1::]/x", "https://[::ffff:0.0.0.0]/x"],  # NAT64, 6to4
 )  # fmt: skip
 def test_a_host_in_or_resolving_into_a_denied_network_is_one_fixed_400(client_a, settings, url):
     assert create(client_a, url=url).status_code == 201  # the tests' deployment allows loopback
@@ -224,6 +225,27 @@ def test_a_host_in_or_resolving_into_a_denied_network_is_one_fixed_400(client_a,
     assert response.status_code == 400
     assert response.json()["fields"] == {"url": ["URL must name a host webhooks may be sent to."]}
     assert Subscription.objects.count() == 1
+
+
+SPELLING = "URL must name its host by letters, digits, '-', '_' and '.', or by an IP address."
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        # urlsplit read the host `127.0.0.1\.example` (which resolves to nothing), urllib3 connected to 127.0.0.1:80
+        ("http://127.0.0.1\\.example/hook", "URL must not contain a backslash (write it as %5C)."),
+        ("https://127.0.0.1%2eexample/x", SPELLING),
+        ("https://[fe80::1%25eth0]/x", SPELLING),
+        ("https://hooks.example.com/x", "URL must name a host that resolves."),  # nothing resolves here
+        ("https://nothing.invalid/x", "URL must name a host that resolves."),
+    ],
+)  # fmt: skip
+def test_a_url_read_two_ways_or_naming_nothing_is_400(client_a, url, message):
+    response = create(client_a, url=url)
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"url": [message]}
+    assert not Subscription.objects.exists()
 
 
 def test_camera_ids_must_be_the_tenants_cameras(client_a, tenant_b, camera_a):
@@ -350,6 +372,19 @@ def test_test_queues_a_test_event_and_answers_202_with_its_delivery(client_a, su
     stored = Delivery.objects.get(subscription=sub_a)
     assert (body["id"], body["state"], body["attempts"]) == (str(stored.pk), "pending", 0)
     assert json.loads(stored.body)["data"]["type"] == "test"
+
+
+def test_test_deliveries_are_limited_per_tenant(client_a, client_b, tenant_a, tenant_b, sub_a):
+    """A test POSTs to whatever the URL names, whenever asked: a budget per tenant, whichever subscriptions."""
+    other = Subscription.objects.create(tenant=tenant_a, url=HOOK)
+    sub_b = Subscription.objects.create(tenant=tenant_b, url=HOOK)
+    answers = [client_a.post(f"{SUBSCRIPTIONS}/{s.pk}/test").status_code for s in [sub_a, other] * 5]
+    assert answers == [202] * 10
+    refused = client_a.post(f"{SUBSCRIPTIONS}/{other.pk}/test")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled" and 0 < int(refused["Retry-After"]) <= 60
+    assert Delivery.objects.count() == 10
+    assert client_b.post(f"{SUBSCRIPTIONS}/{sub_b.pk}/test").status_code == 202  # tenant B's own budget
 
 
 def wait_for(check, timeout: float = 20):

@@ -135,8 +135,8 @@ def test_each_tenant_gets_its_own_events_in_few_queries(tenant_a, tenant_b, clie
     for camera in cameras:
         went(camera, "offline", 60)
     # The candidates and the tenants, then per tenant (not per camera): the claim, create_events' camera check,
-    # order lock and COPY, and two savepoints' SAVEPOINT and RELEASE (the test runs in a transaction).
-    with django_assert_num_queries(2 + 2 * 8):
+    # order lock, COPY and usage count, and two savepoints' SAVEPOINT and RELEASE (the test runs in a transaction).
+    with django_assert_num_queries(2 + 2 * 9):
         assert report_health() == 10
     for api, tenant in ((client_a, tenant_a), (client_b, tenant_b)):
         listed = api.get("/v2/api/events", {"type": "camera_offline"}).json()

@@ -213,3 +213,56 @@ def test_a_bad_url_stops_the_relay_at_start_without_showing_the_password(db):
     done = subprocess.run(argv, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "VMS_MQTT_URL" in done.stderr and "s3cret" not in done.stderr + done.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_cameras_retained_status_is_cleared(tmp_path, broker, subscribers, tenant_a):
+    """Deleted while the relay runs, or while it was away: its retained status goes (an empty retained message),
+    so a client that subscribes later is not told of a camera that is gone."""
+    kept, deleted, deleted_while_away = (CameraFactory(tenant=tenant_a, slug=slug) for slug in ("kept", "gone", "away"))
+    watcher = subscribers(broker, ["vms/+/+/status"])
+
+    def cleared(slug: str) -> bool:
+        return any(m.topic == f"vms/tenant-a/{slug}/status" and m.payload == b"" for m in list(watcher.messages))
+
+    with running_relay(tmp_path / "relay.log", VMS_MQTT_URL=relay_url(broker)):
+        create_events(tenant_a, person(kept))  # the relay connects once handed events, and publishes every status
+        watcher.wait_for(3, "status")
+        deleted.delete()
+        deadline = time.monotonic() + 10
+        while not cleared("gone") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    deleted_while_away.delete()
+    with running_relay(tmp_path / "relay-2.log", VMS_MQTT_URL=relay_url(broker)):
+        create_events(tenant_a, person(kept))
+        deadline = time.monotonic() + 10
+        while not cleared("away") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        later = subscribers(broker, ["vms/+/+/status"])
+        time.sleep(0.5)  # retained messages come right after the subscription
+
+    assert cleared("gone"), "the status of a camera deleted while the relay ran is still retained"
+    assert cleared("away"), "the status of a camera deleted while the relay was away is still retained"
+    assert [m.topic for m in later.messages] == ["vms/tenant-a/kept/status"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_topics_take_the_configured_prefix(tmp_path, broker, subscribers, tenant_a):
+    camera = CameraFactory(tenant=tenant_a, slug="cam-a")
+    prefixed, bare = subscribers(broker, ["site-1/vms/#"]), subscribers(broker, ["vms/#"])
+    with running_relay(tmp_path / "relay.log", VMS_MQTT_URL=relay_url(broker), VMS_MQTT_TOPIC_PREFIX="site-1/"):
+        [event] = create_events(tenant_a, person(camera))
+        [message] = prefixed.wait_for(1)
+        prefixed.wait_for(1, "status")
+
+    assert (message.topic, json.loads(message.payload)["data"]["id"]) == ("site-1/vms/tenant-a/cam-a/events", event.id)
+    assert [m.topic for m in prefixed.on("status")] == ["site-1/vms/tenant-a/cam-a/status"]
+    assert bare.messages == []
+
+
+def test_a_prefix_with_a_wildcard_stops_the_relay_at_start(db):
+    argv = [sys.executable, "manage.py", "run_relay"]
+    for prefix in ("site/+", "#", "a//b"):
+        env = child_env("relay", VMS_MQTT_URL="mqtt://127.0.0.1:1", VMS_MQTT_TOPIC_PREFIX=prefix)
+        done = subprocess.run(argv, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0 and "VMS_MQTT_TOPIC_PREFIX" in done.stderr, prefix

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
@@ -23,13 +23,10 @@ from events.serializers import event_envelope
 from events.services import create_events
 
 from ..factories import CameraFactory
-from ..processes import running_relay, running_worker
 from ..webhook_receiver import running_receiver, verify_signature
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Short back-off for the tests; camera health events (the relay's tick) kept out of the receivers' logs.
-FAST = {"VMS_WEBHOOK_RETRY_BASE": "0.2", "VMS_WEBHOOK_RETRY_MAX": "1", "VMS_CAMERA_HEALTH_DEBOUNCE": "3600"}
 
 
 def wait_for(check: Callable[[], object], timeout: float = 15, what: str = "") -> object:
@@ -39,24 +36,6 @@ def wait_for(check: Callable[[], object], timeout: float = 15, what: str = "") -
             pytest.fail(f"timed out waiting for {what or check}")
         time.sleep(0.05)
     return result
-
-
-@pytest.fixture
-def notify(tmp_path):
-    """Starts the relay and a notify worker (threads, like the Procfile's) with FAST and `env` on top."""
-
-    @contextmanager
-    def start(relay: bool = True, concurrency: int = 4, **env: str):
-        env = {**FAST, **env}
-        with ExitStack() as stack:
-            stack.enter_context(
-                running_worker(tmp_path / "worker.log", "notify", pool="threads", concurrency=concurrency, **env)
-            )
-            if relay:
-                stack.enter_context(running_relay(tmp_path / "relay.log", **env))
-            yield
-
-    return start
 
 
 @pytest.fixture

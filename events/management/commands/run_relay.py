@@ -21,6 +21,9 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         sinks: list[Sink] = [WebhookSink()]
+        ticks = [check_cameras]
         if settings.VMS_MQTT_URL:
-            sinks.append(MqttSink(settings.VMS_MQTT_URL))
-        Relay(sinks, tick=check_cameras).run(stop)
+            mqtt = MqttSink(settings.VMS_MQTT_URL)
+            sinks.append(mqtt)
+            ticks.append(mqtt.clear_deleted_cameras)
+        Relay(sinks, tick=lambda: [tick() for tick in ticks]).run(stop)
