@@ -24,7 +24,7 @@ class ExportAdmin(TenantScopedAdmin):
     list_display = ["id", "tenant", "name", "state", "progress", "legal_hold", "start", "end", "created_at", "expires"]
     list_filter = ["tenant", "state", "legal_hold"]
     search_fields = ["name"]
-    readonly_fields = ["name", "start", "end", "state", "progress", "error", "created_at"]
+    readonly_fields = ["name", "start", "end", "state", "progress", "error", "created_at", "started_at", "task_id"]
     inlines = [ExportFileInline]
 
     def has_add_permission(self, request) -> bool:

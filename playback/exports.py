@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from tenants.usage import record as record_usage
 
 from . import paths
 from .models import Export, ExportFile, Segment
@@ -178,7 +181,9 @@ def run_export(export_id: int) -> Export | None:
         progress.update(force=True)
         return export
     export.state, export.progress = Export.State.DONE, 100
-    progress.update(force=True)
+    with transaction.atomic():  # counted iff it is done
+        record_usage(export.tenant_id, exports=1, export_bytes=sum(file.size for file in files))
+        progress.update(force=True)
     return export
 
 

@@ -35,7 +35,7 @@ class Export(models.Model):
     """A job that turns a time range of one or more cameras into MP4 files (one per camera, `-c copy`).
 
     `expires` is when retention deletes it; a `legal_hold` export is never deleted, and neither are the recorded
-    segments of its cameras and range.
+    segments of its cameras and range. Queued exports run in the order playback.export_queue chooses.
     """
 
     class State(models.TextChoices):
@@ -54,12 +54,23 @@ class Export(models.Model):
     legal_hold = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last took it")
+    task_id = models.CharField(
+        max_length=64, blank=True, help_text="The export worker's task (Celery message) that took it"
+    )
 
     objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["tenant", "-id"], name="export_tenant_newest")]
+        indexes = [
+            models.Index(fields=["tenant", "-id"], name="export_tenant_newest"),
+            # The queue: what waits or runs, per tenant, and when each tenant's last export started.
+            models.Index(
+                fields=["state", "tenant"], name="export_active", condition=models.Q(state__in=["queued", "running"])
+            ),
+            models.Index(fields=["tenant", "started_at"], name="export_tenant_started"),
+        ]
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.name or self.state})"

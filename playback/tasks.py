@@ -4,7 +4,9 @@ from celery import shared_task
 
 from tenants.health import report_held_only
 
+from .export_queue import claim_next_export
 from .exports import run_export
+from .models import Export
 from .retention import discard_camera_folder, empty_trash, purge_recordings
 
 logger = logging.getLogger(__name__)
@@ -12,18 +14,21 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="playback.purge_recordings")
 def purge_recordings_task() -> dict[str, int]:
-    """Beat: delete recordings past their tenant's retention, and the oldest ones while disk is short."""
+    """Beat: delete recordings past their tenant's retention or storage quota, and old ones while disk is short."""
     empty_trash()  # what a lost empty_trash task left behind
     report = purge_recordings()
-    if report.by_age or report.by_disk or report.exports:
+    if report.by_age or report.by_quota or report.by_disk or report.exports:
         logger.info(
-            "Purged %d expired and %d segments for disk space, %d expired exports",
-            report.by_age, report.by_disk, report.exports,
+            "Purged %d expired segments, %d over storage quotas, %d for disk space, %d expired exports",
+            report.by_age, report.by_quota, report.by_disk, report.exports,
         )  # fmt: skip
     if report.held_only:
-        logger.warning("Free disk is under VMS_RECORDINGS_MIN_FREE_MB and only legally held recordings are left")
+        logger.warning(
+            "Free disk is under VMS_RECORDINGS_MIN_FREE_MB and what is left is legally held, exports, or recordings "
+            "of tenants within their fair share"
+        )
     report_held_only(report.held_only)
-    return {"by_age": report.by_age, "by_disk": report.by_disk, "bytes": report.bytes}
+    return {"by_age": report.by_age, "by_quota": report.by_quota, "by_disk": report.by_disk, "bytes": report.bytes}
 
 
 @shared_task(name="playback.empty_trash")
@@ -40,8 +45,13 @@ def sweep_camera_folder_task(tenant_id: str, camera_slug: str) -> None:
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-job (SIGKILL, a lost machine) leaves the message unacked, so
-# another worker gets it and runs the job again from scratch (run_export clears what the first run left).
-@shared_task(name="playback.run_export", acks_late=True, reject_on_worker_lost=True)
-def run_export_task(export_id: int) -> None:
-    """Make an export's MP4 files (queue `export`)."""
-    run_export(export_id)
+# another worker gets it and runs the job it took again from scratch (run_export clears what the first run left).
+@shared_task(name="playback.run_export", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_export_task(self) -> None:
+    """One turn of an `export` worker slot: run the next export, chosen fairly (playback.export_queue)."""
+    export = claim_next_export(self.request.id)
+    if export is None:  # what waits belongs to tenants at their max_running_exports: each gives a turn when done
+        return
+    run_export(export.pk)
+    if Export.objects.filter(state=Export.State.QUEUED).exists():
+        run_export_task.delay()  # a running slot is free: exports that waited for one get their turn

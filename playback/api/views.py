@@ -5,18 +5,20 @@ from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras.models import Camera
-from tenants.api.openapi import errors
+from tenants.api.openapi import error, errors
+from tenants.api.views import RETRY_AFTER
 from tenants.api.viewsets import TenantScopedMixin, newest_first_page
 from tenants.catalogue import EXPORTS_WRITE, PLAYBACK_READ
 from tenants.models import Tenant
 
 from .. import playlists
+from ..export_queue import QUEUE_RETRY_AFTER_S, ExportQueueFull, ExportQuotaReached, queue_export
 from ..exports import delete_export, expires_for, segments_in_range
 from ..models import Export, ExportFile, Segment
 from ..tasks import run_export_task
@@ -64,7 +66,16 @@ class TimelineView(PlaybackView):
 
 @extend_schema_view(
     list=extend_schema(parameters=[ExportQuerySerializer], responses={200: ExportSerializer(many=True), **errors(400)}),
-    create=extend_schema(request=ExportCreateSerializer, responses={202: ExportSerializer, **errors(400)}),
+    create=extend_schema(
+        request=ExportCreateSerializer,
+        parameters=[RETRY_AFTER],
+        responses={
+            202: ExportSerializer,
+            **errors(400),
+            403: error("The token lacks exports:write, or the plan's export_quota_gb is used (code export_quota_gb)."),
+            429: error("The plan's max_queued_exports wait already (code max_queued_exports); see Retry-After."),
+        },
+    ),
     retrieve=extend_schema(responses={200: ExportSerializer, **errors(404)}),
     partial_update=extend_schema(request=ExportChangeSerializer, responses={200: ExportSerializer, **errors(400, 404)}),
     destroy=extend_schema(responses={204: None, **errors(404)}),
@@ -105,12 +116,13 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         empty = [s for s, c in found.items() if not segments_in_range(segments.filter(camera=c), start, end)]
         if empty:
             raise ValidationError({"camera_ids": [f"Camera '{slug}' has no recording in the range." for slug in empty]})
-        with transaction.atomic():
-            export = Export(tenant=tenant, name=data["name"], start=data["start"], end=data["end"])
-            export.legal_hold, export.expires = data["legal_hold"], expires_for(export)
-            export.save()
-            ExportFile.objects.bulk_create(ExportFile(export=export, camera=c, camera_slug=s) for s, c in found.items())
-            transaction.on_commit(lambda: run_export_task.delay(export.pk))
+        try:
+            export = queue_export(tenant.pk, found, start, end, data["name"], data["legal_hold"])
+        except ExportQuotaReached as exc:
+            raise PermissionDenied(str(exc), code="export_quota_gb") from exc
+        except ExportQueueFull as exc:
+            raise Throttled(QUEUE_RETRY_AFTER_S, str(exc), code="max_queued_exports") from exc
+        transaction.on_commit(run_export_task.delay)  # a turn of an export worker: it takes the fairest queued export
         return Response(export_json(self.get_queryset().get(pk=export.pk)), status=status.HTTP_202_ACCEPTED)
 
     def partial_update(self, request, pk: str):

@@ -22,10 +22,10 @@ from .conftest import HOUR
 SEGMENTS = 600  # 20 minutes of 2 s segments: a job long enough (about 10 s here) to kill in the middle
 
 
-def index_hour(camera, demo_segments) -> None:
-    """An hour of the demo clip's segments, hard-linked (not copied) into the camera's folders and indexed."""
+def index_recording(camera, demo_segments, count: int = SEGMENTS) -> None:
+    """`count` of the demo clip's segments from HOUR, hard-linked (not copied) into the camera's folders and indexed."""
     rows, moment = [], HOUR
-    for i in range(SEGMENTS):
+    for i in range(count):
         source, duration = demo_segments[i % len(demo_segments)]
         folder = paths.hour_dir(camera.tenant_id, camera.slug, *paths.hour_parts(moment))
         folder.mkdir(parents=True, exist_ok=True)
@@ -57,7 +57,7 @@ def wait_for(condition, what: str, log, timeout: float = 60) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_worker_s_export_is_done_again_by_another(client_a, camera_a, demo_segments, tmp_path):
     client().flushdb()
-    index_hour(camera_a, demo_segments)
+    index_recording(camera_a, demo_segments)
     log = tmp_path / "worker.log"
     first = worker(log)
     try:

@@ -29,10 +29,28 @@ def test_create_tenant_is_idempotent_and_updates(db):
     assert (tenant.name, tenant.camera_limit, tenant.features) == ("Acme", 9, ["person", "motion"])
 
 
+def test_create_tenant_sets_the_plan_s_quotas_and_export_queue_limits(db):
+    out = run(
+        "create_tenant", "acme", "--storage-quota-gb", "500", "--export-quota-gb", "50",
+        "--max-running-exports", "3", "--max-queued-exports", "40",
+    )  # fmt: skip
+    assert "storage_quota_gb=500 export_quota_gb=50 max_running_exports=3 max_queued_exports=40" in out
+    tenant = Tenant.objects.get(pk="acme")
+    assert (tenant.storage_quota_gb, tenant.export_quota_gb) == (500, 50)
+    assert (tenant.max_running_exports, tenant.max_queued_exports) == (3, 40)
+    run("create_tenant", "acme", "--storage-quota-gb", "none", "--max-queued-exports", "5")
+    tenant.refresh_from_db()
+    assert (tenant.storage_quota_gb, tenant.export_quota_gb, tenant.max_queued_exports) == (None, 50, 5)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["Bad Slug"], "id"),
+        (["acme", "--storage-quota-gb", "-1"], "storage_quota_gb"),
+        (["acme", "--export-quota-gb", "lots"], "export-quota-gb"),
+        (["acme", "--max-running-exports", "0"], "max_running_exports"),
+        (["acme", "--max-queued-exports", "none"], "max-queued-exports"),
         (["acme", "--features", "person,teleport"], "teleport"),
         (["acme", "--camera-limit", "-1"], "camera_limit"),
     ],
