@@ -17,11 +17,14 @@ from .throttles import MetricsAddressThrottle
 READY_TIMEOUT_S = 2.0
 # Set by the recordings purge (playback cannot be imported here), cleared by its next run that has room again.
 HELD_ONLY_KEY = "health:recordings-held-only"
-HELD_ONLY = "recordings: free disk is under VMS_RECORDINGS_MIN_FREE_MB and only legally held recordings are left"
+HELD_ONLY = (
+    "recordings: free disk is under VMS_RECORDINGS_MIN_FREE_MB and what is left is held, exports, or recordings "
+    "within each tenant's fair share"
+)
 
 
 def report_held_only(held_only: bool) -> None:
-    """Readiness warns while the disk floor cannot be kept because only held recordings are left."""
+    """Readiness warns while the disk floor cannot be kept: what is left is held, or no tenant is above its share."""
     if held_only:
         cache.set(HELD_ONLY_KEY, True, timeout=None)
     else:
