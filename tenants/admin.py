@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Q, QuerySet
 
 from .gate import TenantPrincipal
 from .models import DailyUsage, Membership, Tenant
@@ -72,7 +72,19 @@ class TenantChoices:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class TenantScopedAdmin(TenantChoices, admin.ModelAdmin):
+class AsciiIds:
+    """An integer key in an admin URL is ASCII digits alone: int() also reads other scripts' digits (fullwidth,
+    Arabic-Indic), so /admin/…/<fullwidth 1>/change/ would find object 1 (the API's viewsets refuse them too)."""
+
+    def get_object(self, request, object_id, from_field=None):
+        meta = self.model._meta
+        field = meta.pk if from_field is None else meta.get_field(from_field)
+        if isinstance(field, IntegerField) and not (object_id.isascii() and object_id.isdigit()):
+            return None
+        return super().get_object(request, object_id, from_field)
+
+
+class TenantScopedAdmin(AsciiIds, TenantChoices, admin.ModelAdmin):
     """Admin for a model with a `tenant` field: a tenant's staff see and edit only their own rows."""
 
     def get_queryset(self, request):
@@ -174,7 +186,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class PlatformGroupAdmin(GroupAdmin):
+class PlatformGroupAdmin(AsciiIds, GroupAdmin):
     """Groups span tenants and grant permissions: only a platform superuser sees or changes them, whatever
     permissions a tenant's staff were given (they could otherwise give a group of their own every permission)."""
 
@@ -191,7 +203,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class TenantUserAdmin(UserAdmin):
+class TenantUserAdmin(AsciiIds, UserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "email", "tenant", "role", "is_staff", "is_active"]
     # Only the tenants of the users listed: a tenant's staff see their own, not every customer's name.

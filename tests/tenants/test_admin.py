@@ -23,6 +23,17 @@ def test_tenant_staff_see_only_their_cameras(staff_b, camera_a, tenant_b):
     assert Camera.objects.filter(pk=camera_a.pk).exists()
 
 
+def test_an_id_in_another_scripts_digits_is_not_found(staff_b, client, tenant_b):
+    camera = CameraFactory(tenant=tenant_b, slug="b-cam")
+    fullwidth = "".join(chr(0xFF10 + int(digit)) for digit in str(camera.pk))
+    assert staff_b.get(f"/admin/cameras/camera/{camera.pk}/change/").status_code == 200
+    assert staff_b.get(f"/admin/cameras/camera/{fullwidth}/change/").status_code == 302  # "does not exist"
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in str(superuser.pk))
+    assert client.get(f"/admin/auth/user/{arabic_indic}/password/").status_code == 404
+
+
 def test_staff_add_goes_to_their_tenant_within_the_limit(staff_b, tenant_b):
     form = {"slug": "", "name": "Dock", "rtsp_url": "rtsp://u:p@10.1.1.1/s", "features": "person", "fps": 5}
     assert staff_b.post("/admin/cameras/camera/add/", {**form, "enabled": "on"}).status_code == 302
