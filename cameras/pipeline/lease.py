@@ -1,4 +1,9 @@
-"""A Redis lease (SET NX PX + heartbeat): the one holder of a key runs the pipeline; it expires if the holder dies."""
+"""A Redis lease (SET NX PX + heartbeat): the one holder of a key runs the pipeline; it expires if the holder dies.
+
+A holder keeps its lease even when Redis loses it (a restart without persistence empties it, or the key expired
+while Redis was out of reach and nobody took it): the renewal takes a vanished key again, so a Redis restart never
+stops what runs. To stop a holder, its lease is revoked (not deleted): its next renewal finds the revocation.
+"""
 
 import uuid
 from functools import cache
@@ -6,10 +11,24 @@ from functools import cache
 import redis
 from django.conf import settings
 
-# Renew and release only while the key still holds our token: a lease that expired and was taken by another
-# worker must not be extended or deleted by its former holder.
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# Renew while the key holds our token, or take it again when it is gone; a lease taken by another worker (or
+# revoked) is not ours any more. Release only our own (or our revoked) lease.
+_RENEW = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if not holder then return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1 or 0 end
+return 0
+"""
+_RELEASE = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] or holder == ARGV[2] .. ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_REVOKE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('set', KEYS[1], ARGV[2] .. ARGV[1], 'PX', ARGV[3]) and 1 or 0
+"""
+REVOKED = "revoked "  # a revoked lease holds this followed by its holder's token until the holder lets it go
 
 
 @cache
@@ -27,7 +46,7 @@ class Lease:
         return bool(client().set(self.key, self.token, nx=True, px=self.ttl_ms))
 
     def release(self) -> None:
-        client().eval(_RELEASE, 1, self.key, self.token)
+        client().eval(_RELEASE, 1, self.key, self.token, REVOKED)
 
 
 def renew(leases: list[Lease]) -> list[bool]:
@@ -36,3 +55,9 @@ def renew(leases: list[Lease]) -> list[bool]:
     for lease in leases:
         pipe.eval(_RENEW, 1, lease.key, lease.token, lease.ttl_ms)
     return [bool(renewed) for renewed in pipe.execute()]
+
+
+def revoke(key: str, token: str, ttl_ms: int) -> bool:
+    """Take the lease held with `token` from its holder, who stops at its next renewal; nobody else takes it until
+    the holder lets it go or `ttl_ms` passes (the holder died)."""
+    return bool(client().eval(_REVOKE, 1, key, token, REVOKED, ttl_ms))

@@ -4,7 +4,8 @@ Keys in Redis, per camera primary key and kind (after VMS_REDIS_PREFIX):
   :pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3, all the
                                         leases of a process together)
   :pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
-Stopping a pipeline anywhere = deleting its lease: the holder's next renewal fails and its runner returns.
+Stopping a pipeline anywhere = revoking its lease: the holder's next renewal fails and its runner returns. A lease
+that Redis lost (restarted empty) is taken again by its holder, so a Redis restart stops nothing.
 A camera edited after its pipeline started gets its pipeline stopped, and so restarted with the new settings.
 """
 
@@ -17,13 +18,13 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError
 from django.utils import timezone
 
 from cameras.models import Camera, PipelineState
 from cameras.rtsp import HostNotAllowed, check_host_allowed, mask_credentials
 
-from .lease import Lease, client, renew
+from .lease import REVOKED, Lease, client, renew, revoke
 from .registry import KINDS
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ PENDING_TTL_S = 60  # a queued start nobody picked up is queued again after this
 MAX_BACKOFF_S = 300
 STABLE_RUN_S = 60  # a run this long resets the failure count
 LAST_ERROR_CHARS = 300
+RENEW_RETRY_S = 0.5  # after a failed renewal (Redis away), the leases are renewed (or taken again) this often
+WORKER_LOST = "worker lost"
 
 
 def worker_name() -> str:
@@ -83,20 +86,28 @@ class Heartbeat:
             self._held.pop(lease, None)
 
     def _renew_while_held(self) -> None:
+        failing = False
         while True:
             with self._lock:
                 if not self._held:
                     self._thread = None
                     return
                 interval_s = min(lease.ttl_ms for lease in self._held) / 3000
-            time.sleep(interval_s)
+            # Redis away: the pipelines run on, and their leases are taken again as soon as it is back, before
+            # a reconcile could find them free and start the same pipelines elsewhere.
+            time.sleep(min(interval_s, RENEW_RETRY_S) if failing else interval_s)
             with self._lock:
                 held = list(self._held.items())
             try:
                 renewed = renew([lease for lease, _ in held])
-            except Exception:  # Redis unreachable: keep trying until the leases would have expired anyway
-                logger.warning("lease renewal failed", exc_info=True)
+            except Exception:
+                if not failing:
+                    logger.warning("lease renewal failed; retrying", exc_info=True)
+                failing = True
                 continue
+            if failing:
+                logger.info("leases renewed again")
+                failing = False
             for (lease, stop), ok in zip(held, renewed, strict=True):
                 if not ok:
                     logger.info("lease %s lost; stopping", lease.key)
@@ -139,7 +150,10 @@ def run_pipeline(kind_name: str, camera_pk: int) -> None:
         logger.info("%s of %s stopped", kind_name, camera)
     finally:
         heartbeat.release(lease)
-        lease.release()
+        try:
+            lease.release()
+        except Exception:  # Redis away: the lease expires by itself
+            logger.warning("could not release %s", lease.key, exc_info=True)
 
 
 def _mark_running(camera: Camera, kind_name: str) -> bool:
@@ -153,16 +167,20 @@ def _mark_running(camera: Camera, kind_name: str) -> bool:
 
 
 def _stopped(camera: Camera, kind: str, error: str = "", ran_s: float = 0) -> None:
-    rows = PipelineState.objects.filter(camera=camera, kind=kind)
-    if error:
-        state = rows.first()
-        if state is not None:
-            state.state, state.last_error, state.last_error_at = PipelineState.State.FAILED, error, timezone.now()
-            # The backoff grows only while it keeps failing soon after starting.
-            state.failures = state.failures + 1 if ran_s < STABLE_RUN_S else 1
-            state.save(update_fields=["state", "last_error", "last_error_at", "failures"])
-    else:
-        rows.update(state=PipelineState.State.STOPPED, failures=0)
+    # Only a state this worker wrote: one whose lease another worker took meanwhile shows that worker's run.
+    rows = PipelineState.objects.filter(camera=camera, kind=kind, worker=worker_name())
+    try:
+        if error:
+            state = rows.first()
+            if state is not None:
+                state.state, state.last_error, state.last_error_at = PipelineState.State.FAILED, error, timezone.now()
+                # The backoff grows only while it keeps failing soon after starting.
+                state.failures = state.failures + 1 if ran_s < STABLE_RUN_S else 1
+                state.save(update_fields=["state", "last_error", "last_error_at", "failures"])
+        else:
+            rows.update(state=PipelineState.State.STOPPED, failures=0)
+    except (DatabaseError, InterfaceError):  # PostgreSQL away: reconcile finds the lease gone and says so
+        logger.warning("could not store that %s of %s stopped", kind, camera, exc_info=True)
 
 
 def _in_backoff(state: PipelineState | None) -> bool:
@@ -179,28 +197,34 @@ def reconcile() -> dict[str, int]:
     states = {(s.camera_id, s.kind): s for s in PipelineState.objects.filter(camera__in=cameras.keys())}
     wanted = [(camera, name) for camera in cameras.values() for name, kind in KINDS.items() if kind.wanted(camera)]
     keys = [lease_key(name, camera.pk) for camera, name in wanted]
-    held = {key for key, holder in zip(keys, redis.mget(keys) if keys else [], strict=True) if holder is not None}
+    holders = dict(zip(keys, redis.mget(keys) if keys else [], strict=True))
     started = stopped = 0
     # Leases of deleted cameras (or kinds no longer registered) are stopped too.
     for key in redis.scan_iter(match=_key("*", "*", "lease"), count=1000):
         kind_name, pk = key.decode().split(":")[-3:-1]
         camera = cameras.get(int(pk))
         if kind_name not in KINDS or camera is None or not KINDS[kind_name].wanted(camera):
-            redis.delete(key)
-            stopped += 1
+            stopped += _stop(key, redis.get(key))
     for (camera, kind_name), key in zip(wanted, keys, strict=True):
         state = states.get((camera.pk, kind_name))
-        if key in held:
+        if (holder := holders[key]) is not None:
             # Edited since it started (URL, fps, features): stop it, the next reconcile starts it anew.
             # Status updates do not touch updated_at, so only an operator's edit restarts a pipeline.
             if state is not None and state.since is not None and camera.updated_at > state.since:
-                redis.delete(key)
-                stopped += 1
+                stopped += _stop(key, holder)
+            elif (
+                state is not None
+                and state.state == PipelineState.State.FAILED
+                and state.last_error.startswith(WORKER_LOST)
+            ):
+                # Taken for lost while Redis restarted, before its holder took its lease again: it runs on.
+                state.state = PipelineState.State.RUNNING
+                state.save(update_fields=["state"])
             continue
         if state is not None and state.state == PipelineState.State.RUNNING:
             # Its worker died without stopping it (SIGKILL, lost machine): the lease expired.
             state.state, state.last_error_at = PipelineState.State.FAILED, timezone.now()
-            state.last_error = f"worker lost ({state.worker}): lease expired"
+            state.last_error = f"{WORKER_LOST} ({state.worker}): lease expired"
             state.failures += 1
             state.save(update_fields=["state", "last_error", "last_error_at", "failures"])
         if _in_backoff(state) or not redis.set(_pending_key(kind_name, camera.pk), 1, nx=True, ex=PENDING_TTL_S):
@@ -208,3 +232,10 @@ def reconcile() -> dict[str, int]:
         current_app.send_task("cameras.run_pipeline", args=(kind_name, camera.pk), queue=KINDS[kind_name].queue)
         started += 1
     return {"started": started, "stopped": stopped}
+
+
+def _stop(key: str | bytes, holder: bytes | None) -> int:
+    """Revoke a running pipeline's lease (1), unless it is gone or already revoked (0)."""
+    if holder is None or holder.startswith(REVOKED.encode()):
+        return 0
+    return int(revoke(key, holder.decode(), settings.VMS_PIPELINE_LEASE_MS))

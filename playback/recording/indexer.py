@@ -11,13 +11,15 @@ outage and the index catches up after it.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from cameras.models import Camera
+from tenants.usage import record_many
 
 from ..models import Segment
 
@@ -59,34 +61,53 @@ class SegmentIndexer:
         """Store the queued rows now; when the database fails they are kept for a later try."""
         with self._lock:
             rows, self._pending = self._pending, []
-        if not rows:
-            return
-        try:
-            _store(rows)
-        except DatabaseError:
-            logger.warning("could not index %d segments; retrying", len(rows), exc_info=True)
-            connection.close()  # a connection broken by a PostgreSQL restart is replaced on the next try
+        if rows and not attempt(lambda: _store(rows), f"index {len(rows)} segments (kept for the next try)"):
             with self._lock:
                 self._pending[:0] = rows
                 self._due = time.monotonic() + settings.VMS_SEGMENT_SECONDS
 
 
+def attempt(write: Callable[[], object], what: str) -> bool:
+    """Run one of a recorder's database writes; False (logged) when it fails, and the caller keeps what it wanted
+    written for a later try, so no database failure ever ends a recording. Any error counts, not only Django's
+    DatabaseError: Django's InterfaceError is not one, and an error of the write's own must not end it either.
+    The thread's connection is closed on failure: one that a PostgreSQL restart broke is replaced on the next try."""
+    try:
+        write()
+    except Exception:
+        logger.warning("could not %s", what, exc_info=True)
+        connection.close()
+        return False
+    return True
+
+
 def _store(rows: list[SegmentRow]) -> None:
     try:
-        # One statement (atomic in autocommit); psycopg's errors become Django's, as for a cursor's execute.
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {Segment._meta.db_table} ({COPY_COLUMNS}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        # The rows and their tenants' usage in one transaction: a segment is counted iff it is indexed.
+        with transaction.atomic():
+            # psycopg's errors become Django's, as for a cursor's execute.
+            with (
+                connection.wrap_database_errors,
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {Segment._meta.db_table} ({COPY_COLUMNS}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            _count_usage(rows)
     except IntegrityError:
         # Rare: the camera of some rows was deleted meanwhile (its recordings with it), or a retry after a lost
-        # reply finds rows already stored (same path: the same file). Store the others one way that allows both.
+        # reply finds rows already stored (same path: the same file, counted then). Store and count the others.
         kept = set(Camera.objects.filter(pk__in={row.camera_id for row in rows}).values_list("pk", flat=True))
-        segments = [Segment(**row._asdict()) for row in rows if row.camera_id in kept]
-        Segment.objects.bulk_create(segments, ignore_conflicts=True)
+        stored = set(Segment.objects.filter(path__in=[row.path for row in rows]).values_list("path", flat=True))
+        new = [row for row in rows if row.camera_id in kept and row.path not in stored]
+        with transaction.atomic():
+            Segment.objects.bulk_create([Segment(**row._asdict()) for row in new], ignore_conflicts=True)
+            _count_usage(new)
+
+
+def _count_usage(rows: list[SegmentRow]) -> None:
+    # On the day each segment was recorded (a day an index catching up after an outage has left behind).
+    record_many((r.tenant_id, r.start.date(), {"camera_seconds": r.duration, "recording_bytes": r.bytes}) for r in rows)
 
 
 segment_indexer = SegmentIndexer()

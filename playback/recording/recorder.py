@@ -5,8 +5,10 @@ segment on stdout (`-segment_list pipe:1`). Each finished segment is moved to
 `<root>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<epoch ms>.ts` (its start time) and handed to the segment indexer.
 Wall-clock start = launch time + the segment's stream time, so consecutive segments are contiguous and a
 reconnect leaves a gap. The camera goes online on the first segment and offline when ffmpeg exits or stalls;
-ffmpeg is restarted with backoff. One thread per camera, woken by ffmpeg's output (a line per segment) or after
-a segment's time without one: the Python side costs a small fraction of ffmpeg's own copy (bench/recording.py).
+ffmpeg is restarted with backoff. Recording never waits for PostgreSQL: rows and status changes it does not take
+are kept and written once it is back (indexer.attempt). One thread per camera, woken by ffmpeg's output (a line per
+segment) or after a segment's time without one: the Python side costs a small fraction of ffmpeg's own copy
+(bench/recording.py).
 """
 
 import ctypes
@@ -31,7 +33,7 @@ from cameras.pipeline.supervisor import report
 from cameras.rtsp import mask_credentials
 
 from ..paths import hour_folder, hour_parts
-from .indexer import SegmentRow, segment_indexer
+from .indexer import SegmentRow, attempt, segment_indexer
 
 KIND = "record"
 MAX_RECONNECT_DELAY_S = 10
@@ -64,19 +66,46 @@ def ffmpeg_argv(rtsp_url: str, staging: Path, segment_seconds: float) -> list[st
 
 def run_recorder(camera: Camera, should_stop: ShouldStop) -> None:
     """Record the camera until should_stop(); reconnects with backoff while the stream is unreachable."""
+    status = CameraStatus(camera)
     failures = 0
     while not should_stop():
-        session = RecordingSession(camera)
+        session = RecordingSession(camera, status)
         reason = session.run(should_stop)
         if should_stop():
-            set_status(camera, Camera.Status.OFFLINE, "recorder stopped")
+            status.set(Camera.Status.OFFLINE, "recorder stopped")  # one try: the recorder ends here
             return
-        set_status(camera, Camera.Status.OFFLINE, reason)
-        report(camera, KIND, reason)
+        status.set(Camera.Status.OFFLINE, reason, detail=reason)
         failures = 0 if session.indexed else failures + 1
         deadline = time.monotonic() + min(2**failures, MAX_RECONNECT_DELAY_S)
         while time.monotonic() < deadline and not should_stop():
             time.sleep(0.2)
+
+
+class CameraStatus:
+    """The camera's status (and the pipeline's detail) as the recorder last found it. A write PostgreSQL refuses is
+    tried again at each segment until it is stored: only the latest status is kept, so an outage can swallow a
+    flap but never leaves a recording camera offline."""
+
+    def __init__(self, camera: Camera) -> None:
+        self.camera = camera
+        self.unsaved: tuple[str, str, str | None] | None = None
+
+    def set(self, status: str, reason: str, detail: str | None = None) -> None:
+        """Change the status (and the detail operators see, unless None) now, or as soon as the database allows."""
+        self.unsaved = (status, reason, detail)
+        self.save()
+
+    def save(self) -> None:
+        if self.unsaved is None:
+            return
+        status, reason, detail = self.unsaved
+        if attempt(lambda: self._write(status, reason, detail), f"store that {self.camera} is {status}"):
+            self.unsaved = None
+
+    def _write(self, status: str, reason: str, detail: str | None) -> None:
+        set_status(self.camera, status, reason)
+        if detail is not None:
+            report(self.camera, KIND, detail)
 
 
 class LineReader:
@@ -112,8 +141,9 @@ def _decoded(lines: list[bytes]) -> list[str]:
 class RecordingSession:
     """One ffmpeg run: from connecting to the stream until it ends, stalls or the recorder is stopped."""
 
-    def __init__(self, camera: Camera) -> None:
+    def __init__(self, camera: Camera, status: CameraStatus) -> None:
         self.camera = camera
+        self.status = status
         self.segment_seconds = settings.VMS_SEGMENT_SECONDS
         camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
         self.staging = camera_dir / ".incoming" / uuid.uuid4().hex
@@ -156,6 +186,7 @@ class RecordingSession:
             for line in batch:
                 self._handle(line)
             segment_indexer.flush_if_due()
+            self.status.save()  # a change the database refused before
             if self.indexed > indexed:
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > stall_s:
@@ -174,8 +205,7 @@ class RecordingSession:
             self.anchor = now - end_s
         self._index(self.staging / name, self.anchor + start_s, end_s - start_s)
         if self.indexed == 1:
-            set_status(self.camera, Camera.Status.ONLINE, "recording")
-            report(self.camera, KIND, "")
+            self.status.set(Camera.Status.ONLINE, "recording", detail="")
 
     def _index(self, finished: Path, start_ts: float, duration: float) -> None:
         start = datetime.fromtimestamp(start_ts, tz=UTC)

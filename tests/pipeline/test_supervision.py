@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from cameras.models import PipelineState
 from cameras.pipeline import supervisor
-from cameras.pipeline.lease import Lease, client, renew
+from cameras.pipeline.lease import Lease, client, renew, revoke
 from cameras.pipeline.registry import PipelineKind
 from playback.models import Segment
 
@@ -53,6 +53,29 @@ def test_lease_is_exclusive_renewable_and_expires(db):
     assert client().get("vms:test:lease") is None
 
 
+def test_a_revoked_lease_is_not_renewed_nor_taken_until_its_holder_lets_it_go(db):
+    holder, other = Lease("vms:test:lease", 60_000), Lease("vms:test:lease", 60_000)
+    assert holder.acquire()
+    assert not revoke(holder.key, other.token, 60_000), "only the lease held with that token is revoked"
+    assert revoke(holder.key, holder.token, 60_000)
+    assert renew([holder]) == [False]
+    assert not other.acquire()
+    other.release()  # not its lease: nothing happens
+    assert not other.acquire()
+    holder.release()
+    assert other.acquire()
+
+
+def test_a_lease_redis_lost_is_taken_again_by_its_holder(db):
+    """Redis restarted without persistence comes back empty: the holder keeps its lease, and its pipeline runs."""
+    holder, other = Lease("vms:test:lease", 60_000), Lease("vms:test:lease", 60_000)
+    assert holder.acquire()
+    client().flushdb()
+    assert renew([holder]) == [True]
+    assert not other.acquire()
+    assert client().pttl(holder.key) > 59_000
+
+
 def test_one_heartbeat_renews_every_lease_of_the_process_and_stops_a_lost_ones_pipeline(db):
     kept, lost = Lease("vms:test:kept", 600), Lease("vms:test:lost", 600)
     kept_stop, lost_stop = threading.Event(), threading.Event()
@@ -60,8 +83,8 @@ def test_one_heartbeat_renews_every_lease_of_the_process_and_stops_a_lost_ones_p
     heartbeat = supervisor.Heartbeat()
     heartbeat.hold(kept, kept_stop)
     heartbeat.hold(lost, lost_stop)
-    client().delete(lost.key)  # e.g. reconcile stopping that camera's pipeline
-    assert lost_stop.wait(1), "the pipeline whose lease is gone is told to stop"
+    revoke(lost.key, lost.token, 600)  # e.g. reconcile stopping that camera's pipeline
+    assert lost_stop.wait(1), "the pipeline whose lease is revoked is told to stop"
     time.sleep(1)  # past the leases' lifetime: only renewals keep `kept`
     assert client().get(kept.key) is not None and not kept_stop.is_set()
     heartbeat.release(kept)
@@ -203,5 +226,23 @@ def test_editing_a_camera_restarts_its_running_pipeline(live_camera):
     live_camera.fps = 10
     live_camera.save()
     assert supervisor.reconcile()["stopped"] == 1
-    assert client().get(key) is None, "the edited camera's lease is taken away, so its runner returns"
-    assert renew([lease]) == [False]
+    assert renew([lease]) == [False], "the edited camera's lease is taken away, so its runner returns"
+    assert supervisor.reconcile()["stopped"] == 0, "stopped once"
+    lease.release()
+    assert client().get(key) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipeline_taken_for_lost_while_redis_restarted_runs_on(live_camera):
+    lease = Lease(supervisor.lease_key("record", live_camera.pk), 60_000, holder="elsewhere pid 1")
+    assert lease.acquire()
+    PipelineState.objects.create(
+        camera=live_camera, kind="record", state="running", worker="elsewhere pid 1", since=live_camera.updated_at
+    )
+    client().flushdb()  # Redis restarted empty, and a reconcile ran before the holder's next renewal
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0}, "not started elsewhere: within the backoff"
+    assert PipelineState.objects.get(camera=live_camera).state == "failed"
+
+    assert renew([lease]) == [True]  # the holder takes its lease again
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0}
+    assert PipelineState.objects.get(camera=live_camera).state == "running"

@@ -1,0 +1,110 @@
+"""A private PostgreSQL cluster and a private Redis server for tests and experiments that stop and restart them, on
+ports of their own: the shared servers (5432, 6379) that other runs and `make run` use are never touched."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from glob import glob
+from pathlib import Path
+
+from .rtsp_camera import free_port
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def postgresql_bin() -> Path:
+    """The programs of the newest PostgreSQL installed from the Debian packages."""
+    return Path(max(glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(Path(path).parent.name)))
+
+
+class PrivatePostgres:
+    """One cluster in a folder of its own (trust authentication, user `postgres`, no fsync: a test's data need not
+    survive a power cut). PostgreSQL refuses to run as root, so as root it runs as the `postgres` OS user.
+    stop() and start() keep its port and data, as a restart of the service does."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.bin = postgresql_bin()
+        as_root = os.geteuid() == 0
+        self._as = ["runuser", "-u", "postgres", "--"] if as_root else []
+        # Not under pytest's tmp_path: that is private to root, and the server must reach its folder.
+        self.workdir = Path(tempfile.mkdtemp(prefix="vms-pg-"))
+        if as_root:
+            shutil.chown(self.workdir, "postgres")
+        self.data = self.workdir / "data"
+        self.log = self.workdir / "postgres.log"
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        settings = {
+            "listen_addresses": "127.0.0.1", "port": self.port, "unix_socket_directories": self.workdir,
+            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": 200,
+        }  # fmt: skip
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
+
+    def url(self, database: str = "postgres", **params: str) -> str:
+        query = "&".join(f"{key}={value}" for key, value in params.items())
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}" + (f"?{query}" if query else "")
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run([*self._as, str(self.bin / program), *args], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.log))
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast`, as `systemctl stop postgresql` does: open connections are ended, the server shuts down cleanly."""
+        self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data))
+
+    def createdb(self, name: str) -> None:
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+
+    def remove(self) -> None:
+        """Stop it (if running) and delete its folder."""
+        subprocess.run([*self._as, str(self.bin / "pg_ctl"), "stop", "-m", "immediate", "-D", str(self.data)],
+                       capture_output=True, timeout=60)  # fmt: skip
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class PrivateRedis:
+    """One redis-server without persistence (`--save "" --appendonly no`, like a cache node): a restart empties it,
+    leases and queues included. stop() and start() keep its port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = Path(tempfile.mkdtemp(prefix="vms-redis-"))  # holds no dump.rdb for it to load at start
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10) -> None:
+        if self.proc is not None:
+            return
+        argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", str(self.workdir), "--loglevel", "warning"]  # fmt: skip
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
