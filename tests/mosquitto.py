@@ -2,12 +2,11 @@
 own: the system broker on 1883 is never touched."""
 
 import getpass
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from .rtsp_camera import free_port
+from .servers import answers, terminate
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -39,26 +38,15 @@ class Mosquitto:
         if self.proc is not None:
             return
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        error = self.proc.stderr.read() if self.proc.poll() is not None else "timed out"
-        self.stop()
-        raise RuntimeError(f"mosquitto did not start on port {self.port}: {error}")
+        if not answers(self.proc, self.port, timeout):
+            error = self.proc.stderr.read() if self.proc.poll() is not None else "timed out"
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start on port {self.port}: {error}")
 
     def stop(self) -> None:
         """A clean shutdown (SIGTERM), which writes the persistence file, as `systemctl restart` does."""
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
         self.proc.stderr.close()
         self.proc = None

@@ -15,6 +15,28 @@ from .rtsp_camera import free_port
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
+def answers(process: subprocess.Popen, port: int, timeout: float) -> bool:
+    """Whether `process` accepts connections on 127.0.0.1:`port` within `timeout` s (False once it has exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def terminate(process: subprocess.Popen) -> None:
+    """SIGTERM (a clean shutdown, as a service stop does), SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def postgresql_bin() -> Path:
     """The programs of the newest PostgreSQL installed from the Debian packages."""
     return Path(max(glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(Path(path).parent.name)))
@@ -84,26 +106,14 @@ class PrivateRedis:
         argv = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", str(self.workdir), "--loglevel", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        if not answers(self.proc, self.port, timeout):
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
+        if self.proc is not None:
+            terminate(self.proc)
+            self.proc = None
 
     def remove(self) -> None:
         self.stop()

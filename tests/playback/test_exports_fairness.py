@@ -15,7 +15,7 @@ from playback.models import Export
 from ..factories import CameraFactory
 from ..processes import running_worker
 from .conftest import HOUR
-from .test_exports_worker import index_recording
+from .test_exports_worker import index_recording, wait_for
 
 A_SEGMENTS, B_SEGMENTS = 150, 60  # 5 and 2 minutes of recording
 BURST = 20
@@ -29,14 +29,6 @@ def start(api, camera_id: str, segments: int) -> int:
     )
     assert response.status_code == 202, response.json()
     return response.json()["id"]
-
-
-def wait_for(condition, what: str, log, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Timed out waiting for {what}:\n{log.read_text()[-4000:]}")
-        time.sleep(0.02)
 
 
 def done_in(api, camera_id: str, log) -> float:
