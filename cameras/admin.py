@@ -2,7 +2,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
@@ -10,7 +11,8 @@ from tenants.admin import TenantScopedAdmin, admin_tenant_id
 from tenants.models import Tenant
 
 from .aim import AIM_FIELDS, InvalidAim, save_camera, validate_aim
-from .models import Camera, PipelineState, StatusChange
+from .api.nodes import nodes_shown
+from .models import Camera, Node, PipelineState, StatusChange
 from .rtsp import keep_stored_password, mask_credentials, validate_rtsp_url
 from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, plan_features, save_new_camera
 
@@ -113,3 +115,27 @@ class CameraAdmin(TenantScopedAdmin):
     @admin.action(description="Disable selected cameras")
     def disable(self, request, queryset):
         queryset.update(enabled=False)
+
+
+@admin.register(Node)
+class NodeAdmin(admin.ModelAdmin):
+    """The Nodes page: each worker node's capacity, load, cameras and last heartbeat, read from Redis; platform
+    superusers only (it names every tenant's cameras)."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "title": "Worker nodes", "nodes": nodes_shown()}
+        return TemplateResponse(request, "admin/cameras/nodes.html", context)

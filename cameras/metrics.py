@@ -4,7 +4,13 @@ from django.db.models import Count
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .models import Camera, StatusChange
+from .models import Camera, PipelineState, StatusChange
+from .pipeline.registry import KINDS
+
+
+def _pipelines_gauge() -> GaugeMetricFamily:
+    # state="waiting": pipelines no worker node has room for (waiting for capacity).
+    return GaugeMetricFamily("vms_pipelines", "Camera pipelines by kind and state", labels=["kind", "state"])
 
 
 def _cameras_gauge() -> GaugeMetricFamily:
@@ -22,6 +28,7 @@ class CameraCollector(Collector):
         # Registration asks for the metric names; answering without a query keeps start-up off the DB.
         yield _cameras_gauge()
         yield _status_changes_counter()
+        yield _pipelines_gauge()
 
     def collect(self):
         gauge = _cameras_gauge()
@@ -38,3 +45,10 @@ class CameraCollector(Collector):
         for status, n in counts.items():
             changes.add_metric([status], n)
         yield changes
+        pipelines = _pipelines_gauge()
+        counts = {(kind, state): 0 for kind in KINDS for state in PipelineState.State.values}
+        rows = PipelineState.objects.order_by().values_list("kind", "state").annotate(n=Count("id"))
+        counts.update({(kind, state): n for kind, state, n in rows})
+        for (kind, state), n in counts.items():
+            pipelines.add_metric([kind, state], n)
+        yield pipelines

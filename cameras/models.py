@@ -74,6 +74,7 @@ class PipelineState(models.Model):
         RUNNING = "running"
         STOPPED = "stopped"
         FAILED = "failed"
+        WAITING = "waiting", "Waiting for capacity"  # no node has room for it (cameras/pipeline/nodes.py)
 
     camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="pipelines")
     kind = models.CharField(max_length=16)
@@ -110,3 +111,16 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Node(models.Model):
+    """A worker node, for the admin's Nodes page only: no table (managed=False); the page reads the nodes'
+    announcements and the pipelines' leases in Redis (cameras/pipeline/nodes.py)."""
+
+    name = models.CharField(max_length=63, primary_key=True)
+
+    class Meta:
+        managed = False
+
+    def __str__(self) -> str:
+        return self.name

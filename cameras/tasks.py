@@ -3,11 +3,26 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_shutting_down
+from celery.signals import celeryd_after_setup, worker_shutting_down
+from django.conf import settings
 
 from .pipeline import supervisor
+from .pipeline.nodes import Announcer, node_queue
+from .pipeline.registry import KINDS
 
 logger = logging.getLogger(__name__)
+
+
+@celeryd_after_setup.connect
+def _join_as_node(instance, **_kwargs) -> None:
+    # A worker of a kind's queue (the Procfile's `record`, `detect`) also takes that kind's pipelines placed on its
+    # node, from the node's own queue, and announces its capacity for them.
+    queues = instance.app.amqp.queues
+    kinds = [name for name, kind in KINDS.items() if kind.queue in queues.consume_from]
+    for name in kinds:
+        queues.select_add(node_queue(KINDS[name].queue, settings.VMS_NODE_NAME))
+    if kinds:
+        Announcer(settings.VMS_NODE_NAME, kinds, slots=instance.concurrency).start()
 
 
 @worker_shutting_down.connect

@@ -5,8 +5,10 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from .catalogue import PLATFORM_SCOPES
 from .gate import TenantPrincipal
 from .models import Tenant
+from .tokens import PLATFORM_CLAIM
 
 
 def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
@@ -18,6 +20,11 @@ def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
         token = AccessToken(raw_token)
     except TokenError as exc:
         raise InvalidToken(str(exc)) from exc
+    scopes = frozenset(str(token.get("scope", "")).split())
+    if token.get(PLATFORM_CLAIM) is True:
+        # Platform staff: no tenant, so every tenant query is empty, and only the platform's scopes, so every tenant
+        # API answers 403.
+        return TenantPrincipal(tenant=None, scopes=scopes.intersection(PLATFORM_SCOPES), expires_at=token.get("exp"))
     tenant_id = token.get("tenant_id")
     if not tenant_id:
         raise InvalidToken("Token has no tenant_id claim.")
@@ -26,7 +33,7 @@ def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
         raise InvalidToken("Token's tenant does not exist.")
     return TenantPrincipal(
         tenant=tenant,
-        scopes=frozenset(str(token.get("scope", "")).split()),
+        scopes=scopes.difference(PLATFORM_SCOPES),  # never a tenant's, whatever its token says
         user_id=token.get("user_id"),
         expires_at=token.get("exp"),
     )

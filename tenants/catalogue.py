@@ -1,4 +1,4 @@
-"""The fixed vocabularies of the product: detection features and token scopes."""
+"""The fixed vocabularies of the product: detection features and token scopes (a tenant's, and the platform's)."""
 
 FEATURES = ("person", "vehicle", "license_plate", "motion")
 
@@ -11,3 +11,7 @@ EXPORTS_WRITE = "exports:write"
 SUBSCRIPTIONS_WRITE = "subscriptions:write"  # webhook subscriptions: reading them too (they name the tenant's systems)
 SCOPES = (CAMERAS_READ, CAMERAS_WRITE, EVENTS_READ, EVENTS_WRITE, PLAYBACK_READ, EXPORTS_WRITE, SUBSCRIPTIONS_WRITE)
 READ_SCOPES = tuple(s for s in SCOPES if s.endswith(":read"))
+# Platform staff (operators of the whole service, no tenant): only for a platform token (issue_token --platform),
+# which no tenant API accepts as it has none of their scopes.
+PLATFORM_READ = "platform:read"
+PLATFORM_SCOPES = (PLATFORM_READ,)

@@ -25,7 +25,8 @@ class MissingScope(Exception):
 class TenantPrincipal:
     """Who is calling: a tenant and the token's scopes (and, for a user's token, the user and the token's expiry).
 
-    `sees_all` is only ever set for a platform superuser in the Django admin; an API token always has a tenant.
+    `sees_all` is only ever set for a platform superuser in the Django admin. An API token has a tenant, except a
+    platform token (tenant None, only the platform's scopes): it finds no tenant's rows and passes no tenant scope.
     """
 
     tenant: Tenant | None

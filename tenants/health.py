@@ -23,6 +23,20 @@ HELD_ONLY = (
 )
 
 
+# Set by the pipelines' reconcile (cameras cannot be imported here) to how many pipelines no node has room for;
+# it expires if reconcile stops running, as its count would be stale.
+WAITING_KEY = "health:pipelines-waiting"
+WAITING_TTL_S = 30
+
+
+def report_waiting(count: int) -> None:
+    """Readiness warns while pipelines wait for capacity: operators must add a node or take cameras away."""
+    if count:
+        cache.set(WAITING_KEY, count, timeout=WAITING_TTL_S)
+    else:
+        cache.delete(WAITING_KEY)
+
+
 def report_held_only(held_only: bool) -> None:
     """Readiness warns while the disk floor cannot be kept: what is left is held, or no tenant is above its share."""
     if held_only:
@@ -65,8 +79,13 @@ def ready(request: HttpRequest) -> JsonResponse:
         body = {"status": "unavailable", "failed": failed, "checks": checks}
         return JsonResponse(body, status=503)
     body = {"status": "ok", "checks": checks}
+    warnings = []
     if cache.get(HELD_ONLY_KEY):  # still ready: recording goes on, but an operator must free disk or release holds
-        body["warnings"] = [HELD_ONLY]
+        warnings.append(HELD_ONLY)
+    if waiting := cache.get(WAITING_KEY):
+        warnings.append(f"pipelines: {waiting} waiting for capacity (no worker node has room)")
+    if warnings:
+        body["warnings"] = warnings
     return JsonResponse(body)
 
 

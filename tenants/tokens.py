@@ -9,7 +9,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
-from .catalogue import SCOPES
+from .catalogue import PLATFORM_SCOPES, SCOPES
 from .models import Membership, Tenant
 
 
@@ -28,6 +28,18 @@ def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta) 
     token.set_exp(lifetime=ttl)
     token["tenant_id"] = tenant.id
     token["scope"] = " ".join(scopes)
+    return str(token)
+
+
+PLATFORM_CLAIM = "platform"
+
+
+def issue_platform_token(ttl: timedelta) -> str:
+    """A token for platform staff: no tenant, only the platform's scopes (the nodes API)."""
+    token = AccessToken()
+    token.set_exp(lifetime=ttl)
+    token[PLATFORM_CLAIM] = True
+    token["scope"] = " ".join(PLATFORM_SCOPES)
     return str(token)
 
 

@@ -1,5 +1,6 @@
 """Settings, every value from the environment (see .env.example for each variable)."""
 
+import re
 import socket
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -44,9 +45,21 @@ VMS_PIPELINE_RUNNERS = {
 # Recording pipelines (playback/recording/): HLS segment length, Redis lease lifetime, latest.jpg refresh, and the
 # free-disk floor under which retention deletes the oldest recordings first.
 VMS_SEGMENT_SECONDS = env.float("VMS_SEGMENT_SECONDS", default=2.0)
-VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=10_000)
+VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=3_000)
 VMS_SNAPSHOT_SECONDS = env.float("VMS_SNAPSHOT_SECONDS", default=10.0)
 VMS_RECORDINGS_MIN_FREE_MB = env.int("VMS_RECORDINGS_MIN_FREE_MB", default=1024)
+# Worker nodes (cameras/pipeline/nodes.py): a node's name (its workers' own queues are `record.<name>` and
+# `detect.<name>`), the record streams and detection frames per second it takes (0: its worker's concurrency, and
+# the model's speed measured at start-up), and how often reconcile places pipelines (seconds). A node's heartbeat
+# and a pipeline's lease live VMS_PIPELINE_LEASE_MS, so a dead node's cameras are placed again within seconds.
+VMS_NODE_NAME = env.str("VMS_NODE_NAME", default="") or socket.gethostname().split(".")[0]
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}", VMS_NODE_NAME):
+    raise ImproperlyConfigured(f"VMS_NODE_NAME: {VMS_NODE_NAME!r}: use 1-63 letters, digits, hyphens or underscores")
+VMS_NODE_RECORD_STREAMS = env.int("VMS_NODE_RECORD_STREAMS", default=0)
+VMS_NODE_DETECT_FPS = env.float("VMS_NODE_DETECT_FPS", default=0.0)
+VMS_RECONCILE_SECONDS = env.float("VMS_RECONCILE_SECONDS", default=1.0)
+# How a node measures what it takes of a kind at start-up, by dotted path (a function of no arguments).
+VMS_NODE_MEASURES = {"detect": "events.detection.capacity.frames_per_second"}
 
 
 def deny_nets(name: str, default: str) -> list[IPv4Network | IPv6Network]:
@@ -292,7 +305,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired-events": {"task": "events.purge_expired_events", "schedule": 3600.0},
     # Pipelines: start missing ones, stop unwanted ones, restart crashed ones (expires: never let runs pile up).
-    "reconcile-pipelines": {"task": "cameras.reconcile_pipelines", "schedule": 5.0, "options": {"expires": 5}},
+    "reconcile-pipelines": {
+        "task": "cameras.reconcile_pipelines",
+        "schedule": VMS_RECONCILE_SECONDS,
+        "options": {"expires": VMS_RECONCILE_SECONDS},
+    },
     "purge-recordings": {"task": "playback.purge_recordings", "schedule": 600.0},
     "sweep-webhooks": {"task": "events.notify.sweep", "schedule": 5.0, "options": {"expires": 5}},
 }

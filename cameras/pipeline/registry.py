@@ -23,12 +23,18 @@ class PipelineKind:
     name: str
     queue: str
     wanted: Callable[[Camera], bool]
+    # What one pipeline of the camera takes of a node's capacity for this kind (nodes.py), in the kind's unit.
+    need: Callable[[Camera], float] = lambda camera: 1.0
 
     def run(self, camera: Camera, should_stop: ShouldStop) -> None:
         import_string(settings.VMS_PIPELINE_RUNNERS[self.name])(camera, should_stop)
 
 
 KINDS: dict[str, PipelineKind] = {
+    # Streams.
     "record": PipelineKind("record", queue="record", wanted=lambda camera: camera.enabled and camera.record),
-    "detect": PipelineKind("detect", queue="detect", wanted=lambda camera: camera.enabled and bool(camera.features)),
+    # Frames per second.
+    "detect": PipelineKind(
+        "detect", queue="detect", wanted=lambda camera: camera.enabled and bool(camera.features), need=lambda c: c.fps
+    ),
 }

@@ -3,7 +3,10 @@
 Keys in Redis, per camera primary key and kind (after VMS_REDIS_PREFIX):
   :pipeline:<kind>:<camera pk>:lease    held by the one task running it (renewed every ttl/3, all the
                                         leases of a process together)
-  :pipeline:<kind>:<camera pk>:pending  set while a start is queued, so reconcile does not queue it twice
+  :pipeline:<kind>:<camera pk>:pending  the node a queued start was given to, so reconcile does not queue it
+                                        twice (and counts it in that node's load)
+Each pipeline goes to the node with the most room for it (nodes.py), through the node's own queue; one that fits
+nowhere is shown waiting for capacity, and placed by a later reconcile as soon as a node has room.
 Stopping a pipeline anywhere = revoking its lease: the holder's next renewal fails and its runner returns. A lease
 that Redis lost (restarted empty) is taken again by its holder, so a Redis restart stops nothing.
 A camera edited after its pipeline started gets its pipeline stopped, and so restarted with the new settings.
@@ -11,9 +14,10 @@ A camera edited after its pipeline started gets its pipeline stopped, and so res
 
 import logging
 import os
-import socket
 import threading
 import time
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
@@ -23,8 +27,10 @@ from django.utils import timezone
 
 from cameras.models import Camera, PipelineState
 from cameras.rtsp import HostNotAllowed, check_host_allowed, mask_credentials
+from tenants.health import report_waiting
 
 from .lease import REVOKED, Lease, client, renew, revoke
+from .nodes import Node, alive, most_room, node_queue
 from .registry import KINDS
 
 logger = logging.getLogger(__name__)
@@ -35,11 +41,13 @@ STABLE_RUN_S = 60  # a run this long resets the failure count
 LAST_ERROR_CHARS = 300
 RENEW_RETRY_S = 0.5  # after a failed renewal (Redis away), the leases are renewed (or taken again) this often
 WORKER_LOST = "worker lost"
+WAITING_FOR_CAPACITY = "waiting for capacity"
 
 
 def worker_name() -> str:
-    """This process as operators see it (computed per call: prefork pool children have their own pid)."""
-    return f"{socket.gethostname()} pid {os.getpid()}"
+    """This process as operators see it (computed per call: prefork pool children have their own pid); a lease's
+    holder starts with it, so the leases say what each node runs."""
+    return f"{settings.VMS_NODE_NAME} pid {os.getpid()}"
 
 
 # Set when the Celery worker shuts down (SIGTERM): every runner of this process returns and stops its ffmpeg.
@@ -184,54 +192,151 @@ def _stopped(camera: Camera, kind: str, error: str = "", ran_s: float = 0) -> No
 
 
 def _in_backoff(state: PipelineState | None) -> bool:
-    if state is None or state.state != PipelineState.State.FAILED or state.last_error_at is None:
+    # A pipeline waiting for capacity keeps the backoff of its last failure.
+    waited = (PipelineState.State.FAILED, PipelineState.State.WAITING)
+    if state is None or state.state not in waited or state.last_error_at is None:
         return False
     delay = min(2**state.failures, MAX_BACKOFF_S)
     return timezone.now() < state.last_error_at + timedelta(seconds=delay)
 
 
+@dataclass
+class Placement:
+    """The nodes alive, each with the pipelines it runs (its leases) or was given (queued starts), and who holds
+    each lease and queued start."""
+
+    nodes: list[Node]
+    holders: dict[str, bytes]  # lease key -> holder
+    queued: dict[str, str]  # pending key -> node name
+
+    @classmethod
+    def read(cls, cameras: dict[int, Camera]) -> "Placement":
+        redis = client()
+        nodes = alive()
+        by_name = {(node.kind, node.name): node for node in nodes}
+        found = {}
+        for what in ("lease", "pending"):
+            keys = [key.decode() for key in redis.scan_iter(match=_key("*", "*", what), count=1000)]
+            values = redis.mget(keys) if keys else []
+            # A key gone between the scan and the read (expired, released) is left out.
+            found[what] = {key: value for key, value in zip(keys, values, strict=True) if value is not None}
+        for key, value in [*found["lease"].items(), *found["pending"].items()]:
+            kind_name, pk = key.split(":")[-3:-1]
+            camera, node = cameras.get(int(pk)), by_name.get((kind_name, node_of(value.decode())))
+            if camera is not None and node is not None and kind_name in KINDS:
+                node.take(camera.pk, KINDS[kind_name].need(camera))
+        return cls(nodes, found["lease"], {key: value.decode() for key, value in found["pending"].items()})
+
+    def is_alive(self, kind: str, name: str) -> bool:
+        return any(node.kind == kind and node.name == name for node in self.nodes)
+
+    def node_for(self, kind_name: str, camera: Camera) -> Node | None:
+        return most_room([node for node in self.nodes if node.kind == kind_name], KINDS[kind_name].need(camera))
+
+
+def node_of(worker: str) -> str:
+    """The node of a worker name or lease holder ("<node> pid <pid>[ <token>]", perhaps revoked)."""
+    return worker.removeprefix(REVOKED).split(" pid ", 1)[0]
+
+
 def reconcile() -> dict[str, int]:
-    """Queue the wanted pipelines nobody runs, stop the unwanted ones; returns how many of each."""
+    """Place the wanted pipelines nobody runs on the nodes with the most room, stop the unwanted ones; returns how
+    many of each, and how many wait for capacity."""
     redis = client()
     cameras = {c.pk: c for c in Camera.objects.all()}
     states = {(s.camera_id, s.kind): s for s in PipelineState.objects.filter(camera__in=cameras.keys())}
-    wanted = [(camera, name) for camera in cameras.values() for name, kind in KINDS.items() if kind.wanted(camera)]
-    keys = [lease_key(name, camera.pk) for camera, name in wanted]
-    holders = dict(zip(keys, redis.mget(keys) if keys else [], strict=True))
+    placement = Placement.read(cameras)
     started = stopped = 0
+    waiting: list[tuple[Camera, str]] = []
     # Leases of deleted cameras (or kinds no longer registered) are stopped too.
-    for key in redis.scan_iter(match=_key("*", "*", "lease"), count=1000):
-        kind_name, pk = key.decode().split(":")[-3:-1]
+    for key, holder in placement.holders.items():
+        kind_name, pk = key.split(":")[-3:-1]
         camera = cameras.get(int(pk))
         if kind_name not in KINDS or camera is None or not KINDS[kind_name].wanted(camera):
-            stopped += _stop(key, redis.get(key))
-    for (camera, kind_name), key in zip(wanted, keys, strict=True):
+            stopped += _stop(key, holder)
+    wanted = [(camera, name) for camera in cameras.values() for name, kind in KINDS.items() if kind.wanted(camera)]
+    for camera, kind_name in wanted:
         state = states.get((camera.pk, kind_name))
-        if (holder := holders[key]) is not None:
+        if (holder := placement.holders.get(lease_key(kind_name, camera.pk))) is not None:
             # Edited since it started (URL, fps, features): stop it, the next reconcile starts it anew.
             # Status updates do not touch updated_at, so only an operator's edit restarts a pipeline.
             if state is not None and state.since is not None and camera.updated_at > state.since:
-                stopped += _stop(key, holder)
-            elif (
-                state is not None
-                and state.state == PipelineState.State.FAILED
-                and state.last_error.startswith(WORKER_LOST)
+                stopped += _stop(lease_key(kind_name, camera.pk), holder)
+            elif state is not None and (
+                state.state == PipelineState.State.WAITING
+                or (state.state == PipelineState.State.FAILED and state.last_error.startswith(WORKER_LOST))
             ):
                 # Taken for lost while Redis restarted, before its holder took its lease again: it runs on.
                 state.state = PipelineState.State.RUNNING
                 state.save(update_fields=["state"])
             continue
+        # Its worker died without stopping it (SIGKILL, lost machine): the lease expired. When its node is gone
+        # too, it is placed again at once; else it may be Redis that lost the lease, which its holder takes again
+        # within a second: the backoff keeps it from starting twice meanwhile.
+        node_lost = state is not None and not placement.is_alive(kind_name, node_of(state.worker))
         if state is not None and state.state == PipelineState.State.RUNNING:
-            # Its worker died without stopping it (SIGKILL, lost machine): the lease expired.
             state.state, state.last_error_at = PipelineState.State.FAILED, timezone.now()
-            state.last_error = f"{WORKER_LOST} ({state.worker}): lease expired"
+            state.last_error = f"{WORKER_LOST} ({state.worker}): lease expired" + ("; node gone" if node_lost else "")
             state.failures += 1
             state.save(update_fields=["state", "last_error", "last_error_at", "failures"])
-        if _in_backoff(state) or not redis.set(_pending_key(kind_name, camera.pk), 1, nx=True, ex=PENDING_TTL_S):
+        node_lost = node_lost and state.last_error.startswith(WORKER_LOST)
+        pending = _pending_key(kind_name, camera.pk)
+        given_to = placement.queued.get(pending)
+        if given_to is not None and not placement.is_alive(kind_name, given_to):
+            redis.delete(pending)  # given to a node that died before it started it
+            given_to = None
+        if given_to is not None or (not node_lost and _in_backoff(state)):
             continue
-        current_app.send_task("cameras.run_pipeline", args=(kind_name, camera.pk), queue=KINDS[kind_name].queue)
+        node = placement.node_for(kind_name, camera)
+        if node is None:
+            waiting.append((camera, kind_name))
+            continue
+        if not redis.set(pending, node.name, nx=True, ex=PENDING_TTL_S):
+            continue
+        node.take(camera.pk, KINDS[kind_name].need(camera))
+        queue = node_queue(KINDS[kind_name].queue, node.name)
+        current_app.send_task("cameras.run_pipeline", args=(kind_name, camera.pk), queue=queue)
         started += 1
-    return {"started": started, "stopped": stopped}
+    _show_waiting(waiting, states, wanted)
+    return {"started": started, "stopped": stopped, "waiting": len(waiting)}
+
+
+def _show_waiting(
+    waiting: list[tuple[Camera, str]], states: dict[tuple[int, str], PipelineState], wanted: list[tuple[Camera, str]]
+) -> None:
+    # One waiting no more because its camera was disabled (or its kind turned off) is not shown waiting.
+    wanted_keys = {(camera.pk, kind_name) for camera, kind_name in wanted}
+    unwanted = [s.pk for key, s in states.items() if s.state == PipelineState.State.WAITING and key not in wanted_keys]
+    if unwanted:
+        PipelineState.objects.filter(pk__in=unwanted, state=PipelineState.State.WAITING).update(
+            state=PipelineState.State.STOPPED, detail=""
+        )
+    for camera, kind_name in waiting:
+        state = states.get((camera.pk, kind_name))
+        if state is None or state.state != PipelineState.State.WAITING:
+            detail = f"{WAITING_FOR_CAPACITY}: no {kind_name} node has room for it"
+            logger.warning("%s of %s is %s", kind_name, camera, detail)
+            rows = {"state": PipelineState.State.WAITING, "detail": detail}
+            with suppress(IntegrityError):  # the camera was deleted meanwhile
+                PipelineState.objects.update_or_create(camera=camera, kind=kind_name, defaults=rows)
+    report_waiting(len(waiting))
+
+
+def nodes_overview() -> list[dict]:
+    """Each node alive with, per kind it serves, its capacity, load and cameras (as `tenant/camera`)."""
+    cameras = {c.pk: c for c in Camera.objects.all()}
+    shown: dict[str, dict] = {}
+    for node in Placement.read(cameras).nodes:
+        entry = shown.setdefault(node.name, {"name": node.name, "heartbeat": node.heartbeat, "kinds": {}})
+        entry["heartbeat"] = max(entry["heartbeat"], node.heartbeat)
+        entry["kinds"][node.kind] = {
+            "capacity": node.capacity,
+            "slots": node.slots,
+            "load": node.load,
+            "cameras": sorted(str(cameras[pk]) for pk in node.cameras),
+            "since": node.since,
+        }
+    return list(shown.values())
 
 
 def _stop(key: str | bytes, holder: bytes | None) -> int:

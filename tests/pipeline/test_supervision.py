@@ -14,6 +14,7 @@ from django.db import connection, connections
 from cameras.models import PipelineState
 from cameras.pipeline import supervisor
 from cameras.pipeline.lease import Lease, client, renew, revoke
+from cameras.pipeline.nodes import announce
 from cameras.pipeline.registry import PipelineKind
 from playback.models import Segment
 
@@ -113,16 +114,16 @@ def test_one_runner_per_camera_and_reconcile_stops_a_disabled_camera(live_camera
     started = time.monotonic()
     supervisor.run_pipeline("record", live_camera.pk)  # a second task for the camera: the lease is taken
     assert time.monotonic() - started < 1
-    assert supervisor.reconcile() == {"started": 0, "stopped": 0}  # running: nothing to queue
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0, "waiting": 0}  # running: nothing to queue
 
     live_camera.enabled = False
     live_camera.save()
-    assert supervisor.reconcile() == {"started": 0, "stopped": 1}
+    assert supervisor.reconcile() == {"started": 0, "stopped": 1, "waiting": 0}
     runner.join(LEASE_MS / 1000 + 10)
     assert not runner.is_alive()
     assert ffmpeg_children(os.getpid()) == []
     assert PipelineState.objects.get(camera=live_camera, kind="record").state == "stopped"
-    assert supervisor.reconcile() == {"started": 0, "stopped": 0}
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0, "waiting": 0}
 
 
 def start_worker(name: str, log: Path) -> subprocess.Popen:
@@ -199,6 +200,8 @@ def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monke
     camera_a.rtsp_url = "rtsp://viewer:s3cret@10.0.0.5/x"
     camera_a.save()
 
+    settings.VMS_PIPELINE_LEASE_MS = 60_000
+    announce("node-1", "crash", capacity=1, slots=1, since=time.time())
     supervisor.run_pipeline("crash", camera_a.pk)
     state = PipelineState.objects.get(camera=camera_a, kind="crash")
     assert (state.state, state.failures) == ("failed", 1)
@@ -209,8 +212,8 @@ def test_crashed_pipeline_is_visible_and_restarted_after_backoff(camera_a, monke
     assert supervisor.reconcile()["started"] == 0  # within the 2 s backoff
     time.sleep(2.1)
     assert supervisor.reconcile()["started"] == 1
-    queue_key = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] + "crashq"
-    assert client().llen(queue_key) == 1  # queued for a worker of that queue
+    queue_key = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] + "crashq.node-1"
+    assert client().llen(queue_key) == 1  # queued for the worker of that queue on the node with room
     assert supervisor.reconcile()["started"] == 0  # already queued: not twice
 
 
@@ -233,16 +236,19 @@ def test_editing_a_camera_restarts_its_running_pipeline(live_camera):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pipeline_taken_for_lost_while_redis_restarted_runs_on(live_camera):
+def test_a_pipeline_taken_for_lost_while_redis_restarted_runs_on(live_camera, settings):
+    settings.VMS_PIPELINE_LEASE_MS = 60_000  # the node's announcement outlives the test
     lease = Lease(supervisor.lease_key("record", live_camera.pk), 60_000, holder="elsewhere pid 1")
     assert lease.acquire()
     PipelineState.objects.create(
         camera=live_camera, kind="record", state="running", worker="elsewhere pid 1", since=live_camera.updated_at
     )
     client().flushdb()  # Redis restarted empty, and a reconcile ran before the holder's next renewal
-    assert supervisor.reconcile() == {"started": 0, "stopped": 0}, "not started elsewhere: within the backoff"
-    assert PipelineState.objects.get(camera=live_camera).state == "failed"
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0, "waiting": 1}, "no node announced itself yet"
+    assert PipelineState.objects.get(camera=live_camera).state == "waiting"
+    announce("elsewhere", "record", capacity=8, slots=8, since=time.time())  # its node announces itself again...
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0, "waiting": 0}, "not started: within the backoff"
 
-    assert renew([lease]) == [True]  # the holder takes its lease again
-    assert supervisor.reconcile() == {"started": 0, "stopped": 0}
+    assert renew([lease]) == [True]  # ...and the holder takes its lease again
+    assert supervisor.reconcile() == {"started": 0, "stopped": 0, "waiting": 0}
     assert PipelineState.objects.get(camera=live_camera).state == "running"

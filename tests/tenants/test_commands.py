@@ -84,6 +84,8 @@ def test_issue_token_scopes_and_ttl(client, tenant_a):
         (["--tenant", "nobody"], "no tenant"),
         (["--tenant", "tenant-a", "--scopes", "cameras:read root:all"], "root:all"),
         (["--tenant", "tenant-a", "--ttl", "0"], "ttl"),
+        (["--platform", "--scopes", "cameras:read"], "a platform token has platform:read"),
+        (["--platform", "--tenant", "tenant-a"], "not allowed with argument"),
     ],
 )
 def test_issue_token_rejects_bad_input(tenant_a, args, message):

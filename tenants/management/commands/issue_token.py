@@ -4,22 +4,32 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tenants.catalogue import SCOPES
 from tenants.models import Tenant
-from tenants.tokens import issue_access_token, parse_scopes
+from tenants.tokens import issue_access_token, issue_platform_token, parse_scopes
 
 
 class Command(BaseCommand):
-    help = "Print an access JWT for a tenant (for integrations and scripts): only the token, on stdout."
+    help = (
+        "Print an access JWT for a tenant (for integrations and scripts), or with --platform one for platform staff "
+        "(the nodes API only): only the token, on stdout."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True)
-        parser.add_argument("--scopes", default=" ".join(SCOPES), help="space-separated; default: all")
+        who = parser.add_mutually_exclusive_group(required=True)
+        who.add_argument("--tenant")
+        who.add_argument("--platform", action="store_true", help="a token of no tenant, scope platform:read")
+        parser.add_argument("--scopes", default=None, help="space-separated; default: all (a tenant's token only)")
         parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
 
-    def handle(self, tenant, scopes, ttl, **options):
+    def handle(self, tenant, platform, scopes, ttl, **options):
         if ttl < 1:
             raise CommandError("--ttl must be a positive number of seconds")
+        if platform:
+            if scopes is not None:
+                raise CommandError("--scopes is for a tenant's token; a platform token has platform:read")
+            self.stdout.write(issue_platform_token(timedelta(seconds=ttl)))
+            return
         try:
-            scope_list = parse_scopes(scopes)
+            scope_list = parse_scopes(" ".join(SCOPES) if scopes is None else scopes)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         tenant_obj = Tenant.objects.filter(pk=tenant).first()
