@@ -43,6 +43,18 @@ def test_pre_roll_stops_at_the_start_of_the_hour(client_a, camera_a, record):
     assert "/2020-03-12/04/" in body["playlist_url"]
 
 
+def test_an_event_just_before_recording_began_in_the_next_hour_plays_from_it(client_a, camera_a, record):
+    record(camera_a)  # 04:00:00 - 04:00:20: the recorder started after the detector's first frames, at 03:59:57
+    event = EventFactory(tenant=camera_a.tenant, camera_id=camera_a.slug, ts=HOUR - timedelta(seconds=3))
+    response = event_playback(client_a, event.id)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["offset"], body["pre_roll"]) == (0.0, 0.0)
+    assert "/2020-03-12/04/" in body["playlist_url"] and client_a.get(body["playlist_url"]).status_code == 200
+    long_before = EventFactory(tenant=camera_a.tenant, camera_id=camera_a.slug, ts=HOUR - timedelta(seconds=30))
+    assert event_playback(client_a, long_before.id).json()["code"] == "no_recording"
+
+
 def test_an_event_without_recording_is_404_no_recording(client_a, camera_a, record):
     record(camera_a)  # 04:00:00 - 04:00:20
     after = EventFactory(tenant=camera_a.tenant, camera_id=camera_a.slug, ts=HOUR + timedelta(minutes=30))
