@@ -7,7 +7,7 @@ from cameras.models import Camera, PipelineState
 from ..factories import CameraFactory
 from .conftest import ARTIFACTS
 
-RUNNING, FAILED = PipelineState.State.RUNNING, PipelineState.State.FAILED
+RUNNING, FAILED, WAITING = PipelineState.State.RUNNING, PipelineState.State.FAILED, PipelineState.State.WAITING
 
 
 def test_lists_only_the_tenants_cameras_with_their_status(signed_in, camera_a, tenant_b, console_errors):
@@ -91,6 +91,7 @@ def test_fits_a_phone_screen(signed_in, camera_a, console_errors):
 def test_each_camera_shows_its_pipelines_state(signed_in, camera_a, tenant_a, console_errors):
     yard = CameraFactory(tenant=tenant_a, slug="cam-yard", name="Yard")
     lobby = CameraFactory(tenant=tenant_a, slug="cam-lobby", name="Lobby")
+    gate = CameraFactory(tenant=tenant_a, slug="cam-gate", name="Gate")
     CameraFactory(tenant=tenant_a, slug="cam-dock", name="Dock", enabled=False)
     behind = "falling behind: analysed 2.5 of 5 fps over the last 60 s, skipping 150 frames to stay live"
     no_model = (
@@ -105,6 +106,7 @@ def test_each_camera_shows_its_pipelines_state(signed_in, camera_a, tenant_a, co
         (yard, "detect", RUNNING, f"{no_model}; {behind}", ""),
         (lobby, "record", RUNNING, "", ""),
         (lobby, "detect", RUNNING, "", ""),
+        (gate, "record", WAITING, "waiting for capacity", ""),
     ]:
         PipelineState.objects.create(camera=camera, kind=kind, state=state, detail=detail, last_error=last_error)
     signed_in.goto("/v2/#/cameras")
@@ -120,6 +122,8 @@ def test_each_camera_shows_its_pipelines_state(signed_in, camera_a, tenant_a, co
     expect(signed_in.locator("tr[data-camera=cam-yard] .pipe-error")).to_have_text(f"recording: {refused}")
     expect(badges("cam-lobby")).to_have_text(["recording", "detecting"])
     expect(badges("cam-lobby").first).to_have_class("pipe pipe-ok")
+    expect(badges("cam-gate")).to_have_text(["no room to record"])
+    expect(badges("cam-gate").first).to_have_class("pipe pipe-warn")
     expect(signed_in.locator("tr[data-camera=cam-dock]")).to_contain_text("disabled")
     expect(badges("cam-dock")).to_have_count(0)
     signed_in.screenshot(path=ARTIFACTS / "cameras_pipelines_desktop.png", full_page=True)

@@ -102,11 +102,13 @@ function cameraForm(camera, onSaved, onCancel) {
 
 /**
  * The camera's pipelines (the list's `pipelines`: {record, detect}) as badges [tone, label, detail]: recording,
- * detecting, the detector's reported problems (its `detail`: a model that cannot be loaded, falling behind) and
- * failures with their last error. None while the server sends no pipelines.
+ * detecting, the detector's reported problems (its `detail`: a model that cannot be loaded, falling behind),
+ * pipelines no worker node has room for, and failures with their last error. None while the server sends no pipelines.
  */
 function pipelineBadges({ record, detect } = {}) {
   const badges = [];
+  if (record?.state === "waiting") badges.push(["warn", "no room to record", record.detail]);
+  if (detect?.state === "waiting") badges.push(["warn", "no room to detect", detect.detail]);
   if (record?.state === "failed") badges.push(["failed", "recording failed", record.last_error]);
   else if (record?.state === "running" && record.detail) badges.push(["warn", "recording interrupted", record.detail]);
   else if (record?.state === "running") badges.push(["ok", "recording", ""]);
