@@ -13,6 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from cameras.aim import MAX_NAME_LENGTH
 from cameras.rtsp import HostNotAllowed, HostUnresolvable, allowed_addresses, split_url
+from tenants.api.fields import IdField
 from tenants.api.openapi import error, errors
 from tenants.api.viewsets import TenantModelViewSet, keyset_page, newest_first_page
 from tenants.catalogue import SUBSCRIPTIONS_WRITE
@@ -173,7 +174,7 @@ class SubscriptionQuerySerializer(serializers.Serializer):
     """GET /v2/api/subscriptions parameters: newest first, `before` walks back page by page."""
 
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
-    before = serializers.IntegerField(required=False, min_value=1, help_text="The last id of the page before")
+    before = IdField(required=False, min_value=1, help_text="The last id of the page before")
 
 
 class DeliveryQuerySerializer(serializers.Serializer):

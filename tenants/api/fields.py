@@ -1,7 +1,9 @@
-"""Date and time fields whose values the system can compute with: a day or instant near year 1 or 9999 parses, but
-`start - 2 s` or `day + 1 day` then overflows Python's datetime (a 500). Recordings and events are never before the
-Unix epoch, so anything outside 1970-01-01 .. 9998-12-31 is a 400 that names the range."""
+"""Fields that take only what the system can use: dates and times it can compute with (a day or instant near year 1
+or 9999 parses, but `start - 2 s` or `day + 1 day` then overflows Python's datetime, a 500; recordings and events are
+never before the Unix epoch, so anything outside 1970-01-01 .. 9998-12-31 is a 400 that names the range), and ids
+spelt in ASCII digits (int() also reads fullwidth, Arabic-Indic, signed and underscored numbers)."""
 
+import re
 from datetime import UTC, date, datetime
 
 from rest_framework import serializers
@@ -29,3 +31,12 @@ class BoundedDateTimeField(serializers.DateTimeField):
         if not in_range:
             raise serializers.ValidationError(OUT_OF_RANGE)
         return moment
+
+
+class IdField(serializers.IntegerField):
+    """A row id given as a parameter (a page's `before` cursor): ASCII digits only, as in a URL's path."""
+
+    def to_internal_value(self, data) -> int:
+        if not re.fullmatch(r"[0-9]+", str(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)

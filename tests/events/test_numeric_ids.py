@@ -63,3 +63,11 @@ def test_event_ids_are_text_so_other_digits_name_no_event(client_a, tenant_a):
     assert data(post(client_a, 'mutation {update_event(pk: "evt-1", tags: ["x"])}'))
     event.refresh_from_db()
     assert event.tags == ["x"]
+
+
+def test_a_page_cursor_in_other_digits_is_a_400(client_a, export_a, sub_a):
+    for path in ("/v2/api/exports", "/v2/api/subscriptions"):
+        assert client_a.get(path, {"before": "1"}).status_code == 200
+        for spelt in ("\uff11", "\u0661", "+1", " 1", "0_1"):
+            response = client_a.get(path, {"before": spelt})
+            assert (response.status_code, response.json()["code"]) == (400, "invalid"), (path, spelt)
