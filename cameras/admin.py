@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from tenants.admin import TenantScopedAdmin, admin_tenant_id
+from tenants.admin import ReadOnly, TenantScopedAdmin, admin_tenant_id
 from tenants.models import Tenant
 
 from .aim import AIM_FIELDS, InvalidAim, save_camera, validate_aim
@@ -118,21 +118,12 @@ class CameraAdmin(TenantScopedAdmin):
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
+class NodeAdmin(ReadOnly, admin.ModelAdmin):
     """The Nodes page: each worker node's capacity, load, cameras and last heartbeat, read from Redis; platform
     superusers only (it names every tenant's cameras)."""
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):

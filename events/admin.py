@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from cameras.models import Camera
-from tenants.admin import TenantScopedAdmin, admin_principal
+from tenants.admin import ReadOnly, TenantScopedAdmin, admin_principal
 
 from .api.subscriptions import URL_MAX_LENGTH, SubscriptionSerializer
 from .catalogue import EVENT_CATEGORIES
@@ -162,7 +162,7 @@ class SubscriptionAdmin(TenantScopedAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(TenantScopedAdmin):
+class DeliveryAdmin(ReadOnly, TenantScopedAdmin):
     """The webhook delivery log, read-only (events.notify.webhooks writes it)."""
 
     list_display = ["created_at", "subscription", "event_id", "state", "attempts", "response_code", "latency_ms",
@@ -171,15 +171,6 @@ class DeliveryAdmin(TenantScopedAdmin):
     search_fields = ["=event_id"]
     list_select_related = ["subscription"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="tenant")
     def tenant(self, obj: Delivery) -> str:

@@ -84,6 +84,20 @@ class AsciiIds:
         return super().get_object(request, object_id, from_field)
 
 
+class ReadOnly:
+    """An admin page that shows what the system keeps (a log, counters, what nodes announce): nobody adds, changes
+    or deletes through it."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class TenantScopedAdmin(AsciiIds, TenantChoices, admin.ModelAdmin):
     """Admin for a model with a `tenant` field: a tenant's staff see and edit only their own rows."""
 
@@ -131,7 +145,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyUsage)
-class DailyUsageAdmin(TenantScopedAdmin):
+class DailyUsageAdmin(ReadOnly, TenantScopedAdmin):
     """Each tenant's usage per day, as GET /v2/api/usage shows it: kept by the work itself, so read-only."""
 
     list_display = ["date", "tenant", "camera_hours", *WHOLE_COUNTERS]
@@ -143,15 +157,6 @@ class DailyUsageAdmin(TenantScopedAdmin):
     @admin.display(ordering="camera_seconds")
     def camera_hours(self, usage: DailyUsage) -> float:
         return camera_hours(usage.camera_seconds)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Membership)
