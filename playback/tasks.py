@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from tenants.health import report_held_only
+from tenants.health import HELD_ONLY, report_held_only
 
 from .export_queue import claim_next_export
 from .exports import run_export
@@ -23,10 +23,7 @@ def purge_recordings_task() -> dict[str, int]:
             report.by_age, report.by_quota, report.by_disk, report.exports,
         )  # fmt: skip
     if report.held_only:
-        logger.warning(
-            "Free disk is under VMS_RECORDINGS_MIN_FREE_MB and what is left is legally held, exports, or recordings "
-            "of tenants within their fair share"
-        )
+        logger.warning("Cannot keep the disk floor: %s", HELD_ONLY)
     report_held_only(report.held_only)
     return {"by_age": report.by_age, "by_quota": report.by_quota, "by_disk": report.by_disk, "bytes": report.bytes}
 
