@@ -1,6 +1,7 @@
 """The one place events are written and deleted; the REST API, the detector and Kalay all come through here."""
 
 import json
+import logging
 import math
 import re
 import uuid
@@ -15,6 +16,7 @@ from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from playback import storage
 from playback.paths import recordings_path
 from tenants.models import Tenant
 from tenants.usage import record as record_usage
@@ -22,6 +24,8 @@ from tenants.usage import record as record_usage
 from .catalogue import EVENT_CATEGORIES, SYSTEM_EVENT_TYPES
 from .models import Event, Severity
 from .realtime import publish_events
+
+logger = logging.getLogger(__name__)
 
 MAX_TAGS = 20
 TAG_MAX_LENGTH = Event._meta.get_field("tags").base_field.max_length
@@ -281,3 +285,8 @@ def delete_events(queryset: QuerySet[Event]) -> int:
 def _remove_snapshots(snapshots: list[str]) -> None:
     for relative_path in snapshots:
         recordings_path(relative_path).unlink(missing_ok=True)
+    if snapshots and (bucket := storage.bucket()) is not None:
+        try:
+            bucket.delete(snapshots)
+        except (storage.StorageUnavailable, OSError):  # the events are gone for users either way
+            logger.warning("could not delete %d snapshots from the bucket (left there)", len(snapshots), exc_info=True)

@@ -1,10 +1,12 @@
 """Export jobs: a time range of one or more cameras becomes one MP4 per camera, without re-encoding.
 
-For each camera the indexed segments that overlap the range are joined by ffmpeg's concat demuxer and copied
-(`-c copy -movflags +faststart`) into `<root>/<tenant>/.exports/<id>/<camera>.mp4`, cut to the range at key-frame
-precision (`-ss`/`-t` on the concat input). Time without recording is not bridged silently: it is reported as the
-file's `gaps`. ffmpeg writes to a temporary name that is renamed only when the file is complete, so a crashed or
-failed job never leaves a file that looks done; a job that runs again starts from scratch.
+For each camera the indexed objects (a camera-minute each) that overlap the range are joined by ffmpeg's concat
+demuxer, read from this machine's disk or else from the bucket (presigned URLs), and copied (`-c copy -movflags
++faststart`) into `<root>/<tenant>/.exports/<id>/<camera>.mp4`, cut to the range at key-frame precision (`-ss`/`-t`
+on the concat input); with a bucket the finished file is uploaded there and leaves this disk. Time without recording
+is not bridged silently: it is reported as the file's `gaps`. ffmpeg writes to a temporary name that is renamed only
+when the file is complete, so a crashed or failed job never leaves a file that looks done; a job that runs again
+starts from scratch.
 """
 
 import hashlib
@@ -23,16 +25,14 @@ from django.utils import timezone
 
 from tenants.usage import record as record_usage
 
-from . import paths
+from . import paths, storage
 from .models import Export, ExportFile, Segment
-from .playlists import GAP_TOLERANCE
+from .playlists import GAP_TOLERANCE, LONGEST_OBJECT
 from .publish import publish_export
 
 logger = logging.getLogger(__name__)
 
 EXPORTS_FOLDER = ".exports"  # under the tenant's folder; no camera id starts with a dot
-# A segment starts at most this long before the first moment it covers (segments are seconds long).
-LONGEST_SEGMENT = timedelta(minutes=5)
 PUBLISH_EVERY_S = 1.0
 FFMPEG_TIMEOUT_S = 3600
 
@@ -43,10 +43,10 @@ class ExportFailed(Exception):
 
 @dataclass
 class Plan:
-    """What one camera's file is made of: segment files, where to cut them, and the time they miss."""
+    """What one camera's file is made of: its objects (paths or URLs), where to cut them, and the time they miss."""
 
-    files: list[Path]
-    offset: float  # seconds into the first segment where the range starts
+    files: list[str]
+    offset: float  # seconds into the first object where the range starts
     length: float  # seconds of recording within the range
     gaps: list[dict[str, str]]
 
@@ -58,7 +58,7 @@ def export_folder(export: Export) -> str:
 
 def segments_in_range(segments: QuerySet[Segment], start: datetime, end: datetime) -> list[Segment]:
     """The segments that overlap [start, end), oldest first."""
-    nearby = segments.filter(start__lt=end, start__gt=start - LONGEST_SEGMENT).order_by("start")
+    nearby = segments.filter(start__lt=end, start__gt=start - LONGEST_OBJECT).order_by("start")
     return [s for s in nearby if s.start + timedelta(seconds=s.duration) > start]
 
 
@@ -74,12 +74,20 @@ def plan(segments: list[Segment], start: datetime, end: datetime) -> Plan:
     if (end - moment).total_seconds() > GAP_TOLERANCE:
         gaps.append({"start": moment.isoformat(), "end": end.isoformat()})
     offset = max(0.0, (start - segments[0].start).total_seconds())
-    return Plan([paths.recordings_path(s.path) for s in segments], offset, max(length, 0.0), gaps)
+    return Plan([_source(s.path) for s in segments], offset, max(length, 0.0), gaps)
 
 
-def _concat_list(files: list[Path]) -> str:
+def _source(relative: str) -> str:
+    """Where ffmpeg reads an object: this machine's disk, else a presigned URL of the bucket that outlives the job."""
+    local = paths.recordings_path(relative)
+    if local.is_file() or (bucket := storage.bucket()) is None:
+        return str(local)
+    return bucket.presigned_url(relative, FFMPEG_TIMEOUT_S + 600)
+
+
+def _concat_list(files: list[str]) -> str:
     # The concat demuxer's quoting: inside '...' a quote is written '\''.
-    return "".join("file '{}'\n".format(str(f).replace("'", "'\\''")) for f in files)
+    return "".join("file '{}'\n".format(f.replace("'", "'\\''")) for f in files)
 
 
 def _copy(plan_: Plan, work: Path, target: Path, on_progress) -> None:
@@ -87,6 +95,7 @@ def _copy(plan_: Plan, work: Path, target: Path, on_progress) -> None:
     listing = work / f"{target.stem}.txt"
     listing.write_text(_concat_list(plan_.files))
     argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
+            "-protocol_whitelist", "file,http,https,tcp,tls,crypto",
             "-ss", f"{plan_.offset:.3f}", "-t", f"{plan_.length:.3f}", "-i", str(listing),
             "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart",
             "-progress", "pipe:1", "-nostats", "-f", "mp4", str(target)]  # fmt: skip
@@ -200,16 +209,24 @@ def _export_file(export: Export, file: ExportFile, folder: Path, progress: _Prog
     partial.rename(final)  # only a complete file gets the served name
     file.path = f"{export_folder(export)}/{final.name}"
     file.sha256, file.size, file.duration = _sha256(final), final.stat().st_size, _probe_duration(final)
+    if (bucket := storage.bucket()) is not None:  # every web node serves it from there
+        bucket.put(file.path, final, "video/mp4")
+        final.unlink()
     file.gaps, file.progress = cut.gaps, 100
     file.save()
     progress.update(file, 100, force=True)
 
 
 def delete_export(export: Export) -> None:
-    """Delete an export: the row, then its folder (its files and anything a run left)."""
-    folder = paths.recordings_path(export_folder(export))
+    """Delete an export: the row, then its folder (its files and anything a run left) and its files in the bucket."""
+    folder = export_folder(export)
     export.delete()
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(paths.recordings_path(folder), ignore_errors=True)
+    if (bucket := storage.bucket()) is not None:
+        try:
+            bucket.delete_prefix(f"{folder}/")
+        except storage.StorageUnavailable:  # the export is gone for users either way; its files are only garbage
+            logger.warning("could not delete export %s's files from the bucket (left there)", export.pk, exc_info=True)
 
 
 def expires_for(export: Export, now: datetime | None = None) -> datetime:

@@ -1,4 +1,4 @@
-"""Who may read a /v2/hls/ resource, and streaming its file from disk with Range and caching headers.
+"""Who may read a /v2/hls/ resource, and streaming its file (from disk or the bucket) with Range and caching headers.
 
 A request proves its tenant with a signature of its own path (`?tid=&exp=&sig=`, see signing.py) or a JWT
 (`?token=` or an Authorization header); either way it becomes the gate's TenantPrincipal. Every lookup starts
@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from functools import wraps
 from pathlib import Path
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -25,6 +26,7 @@ from tenants.gate import MissingScope, TenantPrincipal
 from tenants.models import Tenant
 
 from .signing import tenant_from_signature
+from .storage import ObjectRead, StorageUnavailable, bucket
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # A segment or event snapshot never changes once written: browsers may keep it for a year.
@@ -118,25 +120,70 @@ class _FileSlice:
         self._file.close()
 
 
+def _requested_range(header: str) -> tuple[int | None, int | None] | None:
+    """The (first, last) of a single `bytes=` range as written (no first: the last `last` bytes; no last: to the end);
+    None for no range, a multi-range or another unit (RFC 9110 lets a server ignore those and send it all)."""
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = (int(bound) if bound else None for bound in match.groups())
+    return first, last
+
+
 def byte_range(header: str, size: int) -> tuple[int, int] | None:
     """The (first, last) byte of a single `bytes=` range; None to send the whole file.
 
     A multi-range or another unit is ignored (RFC 9110 allows that); a range that is reversed or lies past
     the end raises ValueError (416).
     """
-    match = _RANGE.match(header.strip())
-    if not match or match.groups() == ("", ""):
+    requested = _requested_range(header)
+    if requested is None:
         return None
-    first, last = match.groups()
-    if not first:  # suffix range: the last N bytes
-        if int(last) == 0 or size == 0:
+    first, last = requested
+    if first is None:  # suffix range: the last N bytes
+        if last == 0 or size == 0:
             raise ValueError
-        return max(0, size - int(last)), size - 1
-    first_byte = int(first)
-    last_byte = size - 1 if not last else min(int(last), size - 1)
-    if first_byte >= size or (last and int(last) < first_byte):
+        return max(0, size - last), size - 1
+    if first >= size or (last is not None and last < first):
         raise ValueError
-    return first_byte, last_byte
+    return first, size - 1 if last is None else min(last, size - 1)
+
+
+def _conditional_response(
+    request: HttpRequest,
+    size: int,
+    etag: str,
+    content_type: str,
+    cache_control: str,
+    body: Callable[[tuple[int, int] | None], Any],
+    discard: Callable[[], None],
+) -> HttpResponse:
+    """The answer to a GET of `size` bytes of media whose version is `etag`, under the request's If-None-Match, Range
+    and If-Range: a 304 or a 416 (after `discard()`), else a 200 or a 206 streaming the file-like `body(span)` (the
+    span's bytes, or all of them for None)."""
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Accept-Ranges": "bytes"}
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        discard()
+        return HttpResponseNotModified(headers=headers)
+    wanted = request.headers.get("Range", "")
+    if wanted and request.headers.get("If-Range", etag) != etag:
+        wanted = ""  # the client's partial copy is of another version: send it all
+    try:
+        span = byte_range(wanted, size)
+    except ValueError:
+        discard()
+        response = JsonResponse(
+            {"detail": f"The range is not within the file's {size} bytes.", "code": "range_not_satisfiable"},
+            status=416,
+        )
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if span is None:
+        headers["Content-Length"] = str(size)
+        return _file_response(request, body(None), content_type=content_type, headers=headers)
+    first, last = span
+    headers.update({"Content-Length": str(last - first + 1), "Content-Range": f"bytes {first}-{last}/{size}"})
+    return _file_response(request, body(span), status=206, content_type=content_type, headers=headers)
 
 
 def serve_file(request: HttpRequest, path: Path, content_type: str, cache_control: str) -> HttpResponse:
@@ -146,28 +193,42 @@ def serve_file(request: HttpRequest, path: Path, content_type: str, cache_contro
     except OSError as exc:  # missing, a folder, unreadable: nothing to serve
         raise Http404("No such file.") from exc
     stat = os.fstat(file.fileno())
+
+    def body(span: tuple[int, int] | None) -> Any:
+        if span is None:
+            return file
+        first, last = span
+        file.seek(first)
+        return _FileSlice(file, last - first + 1)
+
     etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Accept-Ranges": "bytes"}
-    if etag in parse_etags(request.headers.get("If-None-Match", "")):
-        file.close()
-        return HttpResponseNotModified(headers=headers)
-    wanted = request.headers.get("Range", "")
-    if wanted and request.headers.get("If-Range", etag) != etag:
-        wanted = ""  # the client's partial copy is of another version: send it all
+    return _conditional_response(request, stat.st_size, etag, content_type, cache_control, body, file.close)
+
+
+def serve_object(request: HttpRequest, relative: str, content_type: str, cache_control: str) -> HttpResponse:
+    """Stream the bucket's object of `relative` as serve_file streams a file. One GET carries the request's range to
+    S3, and the object's size and ETag in its answer decide the response as a file's stat does; a 503 with
+    Retry-After when the bucket cannot be reached."""
+    store = bucket()
     try:
-        span = byte_range(wanted, stat.st_size)
-    except ValueError:
-        file.close()
+        try:
+            read = store.get(relative, *(_requested_range(request.headers.get("Range", "")) or (None, None)))
+        except ValueError:  # S3 found the range outside the object: its size, from a plain GET, goes in the 416
+            read = store.get(relative)
+
+        def body(span: tuple[int, int] | None) -> ObjectRead:
+            if span is None and read.length < read.size:  # If-Range named another version: all of it, not the range
+                read.close()
+                return store.get(relative)
+            return read
+
+        return _conditional_response(request, read.size, read.etag, content_type, cache_control, body, read.close)
+    except FileNotFoundError as exc:
+        raise Http404("No such file.") from exc
+    except StorageUnavailable:
         response = JsonResponse(
-            {"detail": f"The range is not within the file's {stat.st_size} bytes.", "code": "range_not_satisfiable"},
-            status=416,
+            {"detail": "The recordings' storage cannot be reached; try again shortly.", "code": "storage_unavailable"},
+            status=503,
         )
-        response["Content-Range"] = f"bytes */{stat.st_size}"
+        response["Retry-After"] = "2"
         return response
-    if span is None:
-        return _file_response(request, file, content_type=content_type, headers=headers)
-    first, last = span
-    length = last - first + 1
-    file.seek(first)
-    headers.update({"Content-Length": str(length), "Content-Range": f"bytes {first}-{last}/{stat.st_size}"})
-    return _file_response(request, _FileSlice(file, length), status=206, content_type=content_type, headers=headers)

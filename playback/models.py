@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from cameras.models import Camera
@@ -6,9 +7,13 @@ from tenants.models import Tenant
 
 
 class Segment(models.Model):
-    """One finished HLS segment on disk; playlists and the timeline are built from these rows.
+    """One recorded object: up to a minute of a camera's contiguous HLS segments (its parts), in one MPEG-TS file.
 
-    `path` is relative to VMS_RECORDINGS_ROOT. Missing time between segments is a gap.
+    `path` is relative to VMS_RECORDINGS_ROOT on the recording node, and to the bucket's prefix once uploaded.
+    `sizes` and `durations` are its parts' bytes and seconds, in order: a playlist addresses each part inside the
+    object with #EXT-X-BYTERANGE, so S3 gets one PUT and the index one row per camera-minute, not one per part.
+    `node` names the node whose disk still holds the file ("" once only the bucket does); `uploaded_at` is set once
+    the object is in the bucket (never without one). Missing time between objects is a gap.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="segments", db_index=False)
@@ -17,6 +22,10 @@ class Segment(models.Model):
     duration = models.FloatField(help_text="seconds")
     bytes = models.PositiveBigIntegerField()
     path = models.CharField(max_length=500, unique=True)
+    sizes = ArrayField(models.PositiveIntegerField(), help_text="each part's bytes")
+    durations = ArrayField(models.FloatField(), help_text="each part's seconds")
+    node = models.CharField(max_length=63, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
@@ -25,6 +34,8 @@ class Segment(models.Model):
         indexes = [
             models.Index(fields=["camera", "start"], name="segment_camera_start"),
             models.Index(fields=["tenant", "start"], name="segment_tenant_start"),
+            # A node's uploads to make and local copies to drop.
+            models.Index(fields=["node", "start"], name="segment_on_node", condition=~models.Q(node="")),
         ]
 
     def __str__(self) -> str:

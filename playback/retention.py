@@ -1,7 +1,8 @@
 """Recording retention, in three steps:
 1. by age: segments older than their tenant's recording_retention_days go;
 2. by quota: a tenant whose indexed recordings pass its plan's storage_quota_gb loses its own oldest ones;
-3. by disk: while free disk is under VMS_RECORDINGS_MIN_FREE_MB, fairly between tenants (`fair_level`): the oldest
+3. by disk (without a bucket; with one, each record node keeps its own floor: recording/keeper.py): while free disk
+   is under VMS_RECORDINGS_MIN_FREE_MB, fairly between tenants (`fair_level`): the oldest
    segments go, but only of tenants that use more than the fair level of the disk, and each only down to it. What a
    tenant uses is counted from the index: its segments (held ones too) and its export files. So a tenant's legal holds
    and exports count against its own share: its unheld recordings go first, and never another tenant's for them.
@@ -27,8 +28,10 @@ from django.utils import timezone
 from cameras.models import Camera
 from tenants.models import Tenant
 
-from .exports import LONGEST_SEGMENT, delete_export
+from . import storage
+from .exports import delete_export
 from .models import Export, ExportFile, Segment
+from .playlists import LONGEST_OBJECT
 
 BATCH_SIZE = 500
 MB = 1024 * 1024
@@ -61,7 +64,7 @@ def held_segments() -> Q:
     held = Q(pk__in=[])
     files = ExportFile.objects.filter(export__legal_hold=True, camera__isnull=False)
     for camera_id, start, end in files.values_list("camera_id", "export__start", "export__end"):
-        held |= Q(camera_id=camera_id, start__lt=end, start__gt=start - LONGEST_SEGMENT)
+        held |= Q(camera_id=camera_id, start__lt=end, start__gt=start - LONGEST_OBJECT)
     return held
 
 
@@ -79,24 +82,31 @@ def purge_exports(now: datetime | None = None) -> int:
 
 
 def delete_segments(segments: QuerySet[Segment]) -> tuple[int, int]:
-    """Delete the segments' files and rows (files first: a crash in between leaves rows the next run clears).
+    """Delete the objects (from this node's disk and the bucket), then their rows: a crash in between leaves rows
+    that the next run clears. Returns (objects, bytes) deleted; empty hour and day folders are removed too."""
+    rows = list(segments.values_list("pk", "path", "bytes", "uploaded_at"))
+    remove_local_files([path for _, path, _, _ in rows])
+    if uploaded := [path for _, path, _, uploaded_at in rows if uploaded_at is not None]:
+        storage.bucket().delete(uploaded)
+    Segment.objects.filter(pk__in=[pk for pk, *_ in rows]).delete()
+    return len(rows), sum(size for _, _, size, _ in rows)
 
-    Returns (segments, bytes) deleted; empty hour and day folders are removed too."""
-    rows = list(segments.values_list("pk", "path", "bytes"))
+
+def remove_local_files(paths: list[str]) -> None:
+    """Delete these files (relative to the recordings root) from this node's disk, and the hour and day folders
+    they leave empty."""
     root = Path(settings.VMS_RECORDINGS_ROOT)
     folders = set()
-    for _, path, _ in rows:
+    for path in paths:
         file = root / path
         file.unlink(missing_ok=True)
         folders.add(file.parent)
-    Segment.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
     for hour in folders:
         for folder in (hour, hour.parent):  # <date>/<hour>, then <date>, when nothing is left in them
             try:
                 folder.rmdir()
             except OSError:
                 break
-    return len(rows), sum(size for _, _, size in rows)
 
 
 def purge_recordings(dry_run: bool = False, now: datetime | None = None) -> PurgeReport:
@@ -110,7 +120,8 @@ def purge_recordings(dry_run: bool = False, now: datetime | None = None) -> Purg
         purge.by_age(tenant)
     for tenant in purge.tenants.values():
         purge.by_quota(tenant)
-    purge.by_disk()
+    if storage.bucket() is None:  # with a bucket, each record node keeps its own disk floor (recording/keeper.py)
+        purge.by_disk()
     if not dry_run:
         report.free_bytes = free_bytes()
     return report
@@ -233,6 +244,16 @@ def discard_camera_folder(tenant_id: str, camera_slug: str) -> str | None:
     except FileNotFoundError:
         return None
     return name
+
+
+def discard_camera_objects(tenant_id: str, camera_slug: str) -> int:
+    """Delete a deleted camera's objects (recordings, snapshots) from the bucket, unless a camera of that id exists
+    (again); returns how many went."""
+    if (bucket := storage.bucket()) is None:
+        return 0
+    if Camera.objects.filter(tenant_id=tenant_id, slug__iexact=camera_slug).exists():
+        return 0
+    return bucket.delete_prefix(f"{tenant_id}/{camera_slug}")
 
 
 def empty_trash(name: str | None = None) -> None:

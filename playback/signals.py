@@ -1,4 +1,5 @@
-"""A deleted camera's recordings and snapshots leave the disk with it; its Segment rows go by FK cascade."""
+"""A deleted camera's recordings and snapshots leave the disk and the bucket with it; its Segment rows go by FK
+cascade."""
 
 from functools import partial
 
@@ -20,7 +21,8 @@ def camera_deleted(sender: type[Camera], instance: Camera, using: str, **kwargs)
 
 def discard_camera_files(tenant_id: str, camera_slug: str) -> None:
     """Move the camera's folder out of the served tree now, delete it in the background, and sweep the folder
-    again once its recorder, which may be finishing a segment, has surely stopped (twice the pipeline lease)."""
+    again, and its objects in the bucket, once its recorder, which may be finishing an object, has surely stopped
+    (twice the pipeline lease)."""
     if name := discard_camera_folder(tenant_id, camera_slug):
         empty_trash_task.delay(name)
     sweep_camera_folder_task.apply_async((tenant_id, camera_slug), countdown=2 * settings.VMS_PIPELINE_LEASE_MS / 1000)

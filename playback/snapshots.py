@@ -1,4 +1,5 @@
-"""A camera's latest frame (`/v2/hls/<camera>/latest.jpg`), made on request from its newest recorded segment.
+"""A camera's latest frame (`/v2/hls/<camera>/latest.jpg`), made on request from its newest recorded part (read from
+this machine's disk, else from the bucket), and kept on the web node's disk.
 
 Decoding a frame costs a recorder more CPU than its whole stream copy, so it is done only when someone looks, at
 most once per VMS_SNAPSHOT_SECONDS per camera, and never again while no newer segment has been recorded.
@@ -13,8 +14,9 @@ from django.conf import settings
 
 from cameras.models import Camera
 
-from .models import Segment
+from . import storage
 from .paths import latest_snapshot
+from .playlists import Part, newest_part
 
 
 def latest_frame(camera: Camera) -> Path:
@@ -26,24 +28,51 @@ def latest_frame(camera: Camera) -> Path:
         made = 0.0
     if time.time() - made < settings.VMS_SNAPSHOT_SECONDS:
         return target
-    newest = Segment.objects.filter(camera=camera).order_by("-start").only("start", "duration", "path").first()
-    # A segment is indexed after it ends: one that ended before the snapshot was made may be its source already.
-    if newest is not None and newest.start.timestamp() + newest.duration > made:
-        write_first_frame(settings.VMS_RECORDINGS_ROOT / newest.path, target)
+    newest = newest_part(camera)
+    # A part is listed once written: one that ended before the snapshot was made may be its source already.
+    if newest is not None and newest.end.timestamp() > made and (data := _part_bytes(newest)):
+        write_first_frame(data, target)
     return target
 
 
-def write_first_frame(segment: Path, target: Path) -> None:
-    """Decode the segment's first frame (a key frame) into `target` as JPEG, replaced atomically."""
+def _part_bytes(part: Part) -> bytes | None:
+    """The part's bytes from this machine's disk, else from the bucket; None where neither has them now."""
+    try:
+        with (settings.VMS_RECORDINGS_ROOT / part.path).open("rb") as data:
+            data.seek(part.offset)
+            return data.read(part.size)
+    except FileNotFoundError:
+        bucket = storage.bucket()
+        if bucket is None:
+            return None
+    try:
+        read = bucket.get(part.path, part.offset, part.offset + part.size - 1)
+    except (FileNotFoundError, storage.StorageUnavailable):  # retention took it, or the bucket is away: keep the last
+        return None
+    try:
+        return b"".join(read.chunks())
+    finally:
+        read.close()
+
+
+def write_first_frame(part: bytes, target: Path) -> None:
+    """Decode the part's first frame (a key frame) into `target` as JPEG, replaced atomically."""
     import cv2  # late: only this view needs OpenCV in the web process
 
-    capture = cv2.VideoCapture(str(segment))
-    ok, frame = capture.read()
-    capture.release()
-    if not ok:  # unreadable or deleted by retention meanwhile: keep the previous frame
+    # Unique per writer: two requests refreshing it at once must not share a temporary file.
+    unique = uuid.uuid4().hex
+    target.parent.mkdir(parents=True, exist_ok=True)  # a web node of another machine has no folder of the camera
+    source = target.with_name(f".{target.name}.{unique}.ts")
+    source.write_bytes(part)
+    try:
+        capture = cv2.VideoCapture(str(source))
+        ok, frame = capture.read()
+        capture.release()
+    finally:
+        source.unlink()
+    if not ok:  # unreadable: keep the previous frame
         return
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    # Unique per writer: two requests refreshing it at once must not write into one temporary file.
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+    tmp = target.with_name(f".{target.name}.{unique}")
     tmp.write_bytes(jpeg.tobytes())
     os.replace(tmp, target)

@@ -1,15 +1,25 @@
 import logging
 
 from celery import shared_task
+from celery.signals import celeryd_after_setup
 
+from cameras.pipeline.registry import KINDS
 from tenants.health import HELD_ONLY, report_held_only
 
 from .export_queue import claim_next_export
 from .exports import run_export
 from .models import Export
-from .retention import discard_camera_folder, empty_trash, purge_recordings
+from .recording.keeper import MediaKeeper
+from .retention import discard_camera_folder, discard_camera_objects, empty_trash, purge_recordings
 
 logger = logging.getLogger(__name__)
+
+
+@celeryd_after_setup.connect
+def _keep_media(instance, **_kwargs) -> None:
+    # A record worker looks after the recordings on its node's disk: recovery, uploads to the bucket, eviction.
+    if KINDS["record"].queue in instance.app.amqp.queues.consume_from:
+        MediaKeeper().start()
 
 
 @shared_task(name="playback.purge_recordings")
@@ -36,9 +46,11 @@ def empty_trash_task(name: str) -> None:
 
 @shared_task(name="playback.sweep_camera_folder")
 def sweep_camera_folder_task(tenant_id: str, camera_slug: str) -> None:
-    """Delete what a deleted camera's recorder wrote after the delete (a segment it was finishing)."""
+    """Delete what a deleted camera's recorder wrote after the delete (an object it was finishing), and its objects in
+    the bucket."""
     if name := discard_camera_folder(tenant_id, camera_slug):
         empty_trash(name)
+    discard_camera_objects(tenant_id, camera_slug)
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-job (SIGKILL, a lost machine) leaves the message unacked, so

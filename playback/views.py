@@ -3,8 +3,10 @@
 Scope rule: playlists, segments and the live snapshot need `playback:read`; an event snapshot (`snap-N.jpg`)
 needs `playback:read` or `events:read`, so an events-only token can show event thumbnails but not video.
 A signed URL (from a playlist, the playback API or the Kalay API) stands in for the token on its own path.
-Only files the index knows are served: a segment by its Segment row, a snapshot by its camera, so nothing of a
-deleted camera (or a file that retention is removing) is ever read.
+Only files the index knows are served: a recorded object by its Segment row (or, while its recorder has not had it
+indexed yet, by the camera's unindexed objects), a snapshot by its camera, so nothing of a deleted camera (or a file
+that retention is removing) is ever read. Every web node serves every file: from this machine's disk when it holds
+it, else from the bucket.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,8 +17,8 @@ from cameras.models import Camera
 from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
 from tenants.gate import TenantPrincipal
 
-from . import paths, playlists, snapshots
-from .media import IMMUTABLE, NO_CACHE, PLAYLIST_TYPE, media_view, principal_for, serve_file
+from . import paths, playlists, snapshots, storage, unindexed
+from .media import IMMUTABLE, NO_CACHE, PLAYLIST_TYPE, media_view, principal_for, serve_file, serve_object
 from .models import Export, ExportFile, Segment
 
 PLAYBACK_SCOPES = (PLAYBACK_READ,)
@@ -27,6 +29,16 @@ FINISHED_PLAYLIST = "private, max-age=300"
 
 def _camera(principal: TenantPrincipal, slug: str) -> Camera:
     return get_object_or_404(Camera.objects.for_principal(principal).only("id", "tenant_id", "slug"), slug=slug)
+
+
+def serve_stored(request: HttpRequest, relative: str, content_type: str, cache_control: str) -> HttpResponse:
+    """A file from this machine's disk when it holds it, else from the bucket (when there is one)."""
+    try:
+        return serve_file(request, paths.recordings_path(relative), content_type, cache_control)
+    except Http404:
+        if storage.bucket() is None:
+            raise
+    return serve_object(request, relative, content_type, cache_control)
 
 
 def _playlist_response(body: str, cache_control: str) -> HttpResponse:
@@ -54,17 +66,19 @@ def live_playlist(request: HttpRequest, camera: str) -> HttpResponse:
 
 @media_view
 def hour_file(request: HttpRequest, camera: str, day: str, hour: str, name: str) -> HttpResponse:
-    """A recorded segment (`.ts`) or an event snapshot (`.jpg`) of that hour."""
+    """A recorded object (`.ts`, its parts read by byte range) or an event snapshot (`.jpg`) of that hour."""
     if playlists.hour_start(day, hour) is None:
         raise Http404("No such hour.")
     snapshot = name.endswith(".jpg")
     principal = principal_for(request, EVENT_SNAPSHOT_SCOPES if snapshot else PLAYBACK_SCOPES)
     found = _camera(principal, camera)
     relative = f"{paths.hour_folder(found.tenant_id, found.slug, day, hour)}/{name}"
-    if not snapshot and not Segment.objects.for_principal(principal).filter(path=relative).exists():
-        raise Http404("No such segment.")
-    content_type = "image/jpeg" if snapshot else "video/mp2t"
-    return serve_file(request, paths.recordings_path(relative), content_type, IMMUTABLE)
+    if snapshot or Segment.objects.for_principal(principal).filter(path=relative).exists():
+        return serve_stored(request, relative, "image/jpeg" if snapshot else "video/mp2t", IMMUTABLE)
+    if any(listed.path == relative for listed in unindexed.read(found.pk)):
+        # Still being filled on its recorder's disk: what is there never changes, but more is coming.
+        return serve_file(request, paths.recordings_path(relative), "video/mp2t", NO_CACHE)
+    raise Http404("No such segment.")
 
 
 @media_view
@@ -85,7 +99,7 @@ def export_file(request: HttpRequest, export_id: str, camera: str) -> HttpRespon
     )
     if file is None:
         raise Http404("No such export file.")
-    response = serve_file(request, paths.recordings_path(file.path), "video/mp4", "private, no-cache")
+    response = serve_stored(request, file.path, "video/mp4", "private, no-cache")
     response["Content-Disposition"] = f'attachment; filename="export-{export_id}-{camera}.mp4"'
     response["X-Content-SHA256"] = file.sha256
     return response

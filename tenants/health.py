@@ -3,6 +3,7 @@
 import base64
 import math
 import secrets
+import time
 
 import redis
 from django.conf import settings
@@ -37,6 +38,34 @@ def report_waiting(count: int) -> None:
         cache.delete(WAITING_KEY)
 
 
+# Set by each record node's media keeper (playback cannot be imported here): a hash of node -> "<count> <time>",
+# read by readiness while fresh.
+UPLOAD_BACKLOG_KEY = "health:upload-backlog"
+UPLOAD_BACKLOG_FRESH_S = 30
+
+
+def report_upload_backlog(node: str, count: int) -> None:
+    """Readiness warns while recordings wait on a node's disk for the bucket."""
+    key = f"{settings.VMS_REDIS_PREFIX}:{UPLOAD_BACKLOG_KEY}"
+    with _redis() as client:
+        if count:
+            client.hset(key, node, f"{count} {time.time()}")
+        else:
+            client.hdel(key, node)
+
+
+def _upload_backlog() -> list[str]:
+    """`<node>: <count>` of the nodes whose last report (within UPLOAD_BACKLOG_FRESH_S) had objects waiting."""
+    found = []
+    with _redis() as client:
+        backlog = client.hgetall(f"{settings.VMS_REDIS_PREFIX}:{UPLOAD_BACKLOG_KEY}")
+    for node, value in sorted(backlog.items()):
+        count, reported = value.decode().split()
+        if time.time() - float(reported) < UPLOAD_BACKLOG_FRESH_S:
+            found.append(f"{node.decode()}: {count}")
+    return found
+
+
 def report_held_only(held_only: bool) -> None:
     """Readiness warns while the disk floor cannot be kept: what is left is held, or no tenant is above its share."""
     if held_only:
@@ -55,14 +84,15 @@ def _check_postgres() -> None:
         cursor.execute("SELECT 1")
 
 
-def _check_redis() -> None:
-    client = redis.Redis.from_url(
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=READY_TIMEOUT_S, socket_connect_timeout=READY_TIMEOUT_S
     )
-    try:
+
+
+def _check_redis() -> None:
+    with _redis() as client:
         client.ping()
-    finally:
-        client.close()
 
 
 @require_GET
@@ -84,6 +114,8 @@ def ready(request: HttpRequest) -> JsonResponse:
         warnings.append(HELD_ONLY)
     if waiting := cache.get(WAITING_KEY):
         warnings.append(f"pipelines: {waiting} waiting for capacity (no worker node has room)")
+    if backlog := _upload_backlog():
+        warnings.append(f"storage: upload backlog (camera-minutes waiting for the bucket): {', '.join(backlog)}")
     if warnings:
         body["warnings"] = warnings
     return JsonResponse(body)

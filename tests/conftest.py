@@ -1,7 +1,12 @@
-"""Shared fixtures: two tenants (A and B), tokens and API clients for each, real PostgreSQL and Redis."""
+"""Shared fixtures: two tenants (A and B), tokens and API clients for each, real PostgreSQL and Redis, an S3 bucket."""
 
+import uuid
 from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.request import Request, urlopen
 
+import boto3
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
@@ -13,6 +18,8 @@ from tenants.tokens import issue_access_token
 
 from .factories import CameraFactory, MembershipFactory, TenantFactory
 from .rtsp_camera import RtspCamera
+from .servers import PrivateS3
+from .shared import cut_demo_segments
 
 
 @pytest.fixture(autouse=True)
@@ -102,3 +109,40 @@ def rtsp_server():
         yield camera
     finally:
         camera.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_segments(tmp_path_factory) -> list[tuple[Path, float]]:
+    """The ten 2 s segments of the demo clip and their durations, cut once per session with `-c copy`."""
+    return cut_demo_segments(tmp_path_factory.mktemp("demo-hls"))
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A private S3 server (moto behind a proxy that can cut it off), started once per session."""
+    server = PrivateS3()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def s3(s3_server, settings, monkeypatch):
+    """A fresh bucket of this test, where the settings point (prefix `rec`): `.bucket`, `.endpoint`, `.server`
+    (outage(), restore()), `.env` (what a child process needs), `.client` (boto3 straight to moto, so a test can look
+    into the bucket during an outage too)."""
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+    for variable, value in credentials.items():
+        monkeypatch.setenv(variable, value)
+    settings.VMS_STORAGE_URL = f"s3://{name}/rec"
+    settings.VMS_S3_ENDPOINT_URL = s3_server.endpoint
+    client = boto3.client("s3", endpoint_url=s3_server.moto_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    env = {"VMS_STORAGE_URL": settings.VMS_STORAGE_URL, "VMS_S3_ENDPOINT_URL": s3_server.endpoint, **credentials}
+    yield SimpleNamespace(bucket=name, endpoint=s3_server.endpoint, client=client, server=s3_server, env=env)
+    s3_server.restore()  # after a test that left it cut off
+    # moto keeps objects in memory: drop this test's.
+    urlopen(Request(f"{s3_server.moto_endpoint}/moto-api/reset", method="POST"), timeout=10).close()

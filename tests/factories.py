@@ -2,6 +2,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import factory
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from cameras.models import Camera
@@ -69,7 +70,8 @@ class EventFactory(factory.django.DjangoModelFactory):
 
 
 class SegmentFactory(factory.django.DjangoModelFactory):
-    """An index row of a 2 s segment of `camera`, its `path` laid out like the recorder's (no file is written)."""
+    """An index row of a one-part object (2 s) of `camera` on this node, its `path` laid out like the recorder's (no
+    file is written)."""
 
     class Meta:
         model = Segment
@@ -82,3 +84,6 @@ class SegmentFactory(factory.django.DjangoModelFactory):
     path = factory.LazyAttribute(
         lambda s: f"{s.tenant.id}/{s.camera.slug}/{s.start:%Y-%m-%d/%H}/seg-{int(s.start.timestamp() * 1000)}.ts"
     )
+    sizes = factory.LazyAttribute(lambda s: [s.bytes])
+    durations = factory.LazyAttribute(lambda s: [s.duration])
+    node = factory.LazyFunction(lambda: settings.VMS_NODE_NAME)

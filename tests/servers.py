@@ -1,11 +1,15 @@
-"""A private PostgreSQL cluster and a private Redis server for tests and experiments that stop and restart them, on
-ports of their own: the shared servers (5432, 6379) that other runs and `make run` use are never touched."""
+"""A private PostgreSQL cluster, a private Redis server and a private S3 server for tests and experiments that stop and
+restart them, on ports of their own: the shared servers (5432, 6379) that other runs and `make run` use are never
+touched."""
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from glob import glob
 from pathlib import Path
@@ -118,3 +122,89 @@ class PrivateRedis:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class PrivateS3:
+    """moto's S3 server (objects in memory) behind a TCP proxy of our own, whose URL is `endpoint`. outage() cuts the
+    bucket off as a crashed or unreachable server would (connections refused, open ones closed); restore() listens
+    again on the same port, and every object stored before is still there. `moto_endpoint` bypasses the proxy."""
+
+    def __init__(self) -> None:
+        self.port, self._moto_port = free_port(), free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.moto_endpoint = f"http://127.0.0.1:{self._moto_port}"
+        self.proc: subprocess.Popen | None = None
+        self._listener: socket.socket | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self, timeout: float = 30) -> None:
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self._moto_port)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not answers(self.proc, self._moto_port, timeout):
+            self.remove()
+            raise RuntimeError(f"moto did not start on port {self._moto_port}")
+        self.restore()
+
+    def restore(self) -> None:
+        """Listen again (on the same port) if cut off."""
+        with self._lock:
+            if self._listener is not None:
+                return
+            # SO_REUSEADDR: the port of before, at once, though connections cut on it linger in TIME_WAIT
+            listener = self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def outage(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            connections, self._connections = self._connections, set()
+        if listener is not None:
+            _cut(listener)
+        for sock in connections:
+            _cut(sock)
+
+    def remove(self) -> None:
+        self.outage()
+        if self.proc is not None:
+            terminate(self.proc)
+            self.proc = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # outage() shut the listener
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self._moto_port))
+            except OSError:
+                _cut(client)
+                continue
+            with self._lock:
+                cut_off = self._listener is not listener  # accepted as outage() began: it must not survive it
+                if not cut_off:
+                    self._connections |= {client, upstream}
+            if cut_off:
+                _cut(client)
+                _cut(upstream)
+                return
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+        """Copy one direction until either side ends, then end both (HTTP never half-closes here)."""
+        with contextlib.suppress(OSError):  # either side cut
+            while data := source.recv(65536):
+                target.sendall(data)
+        with self._lock:
+            self._connections -= {source, target}
+        _cut(source)
+        _cut(target)
+
+
+def _cut(sock: socket.socket) -> None:
+    """Shut down, then close: only a shutdown wakes a thread blocked in accept() or recv() on it."""
+    with contextlib.suppress(OSError):  # already shut
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 from playback import paths
+from playback.recording.indexer import SegmentRow
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEMO_CLIP = str(SHARED / "media" / "demo-street.mp4")
@@ -38,3 +39,8 @@ def place_segment(source: Path, tenant_id: str, camera_slug: str, start: datetim
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return target.relative_to(settings.VMS_RECORDINGS_ROOT).as_posix(), target.stat().st_size
+
+
+def one_part_row(tenant_id: str, camera_pk: int, start: datetime, duration: float, size: int, path: str) -> SegmentRow:
+    """The index row of an object of one part on this node."""
+    return SegmentRow(tenant_id, camera_pk, start, duration, size, path, [size], [duration], settings.VMS_NODE_NAME)

@@ -45,9 +45,22 @@ VMS_PIPELINE_RUNNERS = {
 # Recording pipelines (playback/recording/): HLS segment length, Redis lease lifetime, latest.jpg refresh, and the
 # free-disk floor under which retention deletes the oldest recordings first.
 VMS_SEGMENT_SECONDS = env.float("VMS_SEGMENT_SECONDS", default=2.0)
+# The recorded object (one file, one index row, one PUT) gathers the segments of this many wall-clock seconds: 60 keeps
+# S3 at 60 PUTs and the index at 1,440 rows per camera-day. It divides an hour, so no object spans two hours.
+VMS_OBJECT_SECONDS = env.int("VMS_OBJECT_SECONDS", default=60)
+if not 0 < VMS_OBJECT_SECONDS <= 300 or 3600 % VMS_OBJECT_SECONDS:
+    raise ImproperlyConfigured(f"VMS_OBJECT_SECONDS must divide 3600 and be at most 300, not {VMS_OBJECT_SECONDS}")
 VMS_PIPELINE_LEASE_MS = env.int("VMS_PIPELINE_LEASE_MS", default=3_000)
 VMS_SNAPSHOT_SECONDS = env.float("VMS_SNAPSHOT_SECONDS", default=10.0)
 VMS_RECORDINGS_MIN_FREE_MB = env.int("VMS_RECORDINGS_MIN_FREE_MB", default=1024)
+# Where media goes after recording (playback/storage.py): "" keeps it on local disk only; s3://bucket[/prefix].
+VMS_STORAGE_URL = env.str("VMS_STORAGE_URL", default="")
+if VMS_STORAGE_URL and not re.fullmatch(r"s3://[^/]+(/.*)?", VMS_STORAGE_URL):
+    raise ImproperlyConfigured(f"VMS_STORAGE_URL must be s3://bucket[/prefix] or empty, not {VMS_STORAGE_URL!r}")
+# The S3-compatible server (MinIO, Ceph RGW, SeaweedFS, Garage); "" is AWS. Keys and region: AWS_* variables.
+VMS_S3_ENDPOINT_URL = env.str("VMS_S3_ENDPOINT_URL", default="")
+# Seconds uploaded media stays on the recording node's disk as well (live and the last minutes are served from it).
+VMS_HOT_WINDOW_S = env.int("VMS_HOT_WINDOW_S", default=600)
 # Worker nodes (cameras/pipeline/nodes.py): a node's name (its workers' own queues are `record.<name>` and
 # `detect.<name>`), the record streams and detection frames per second it takes (0: its worker's concurrency, and
 # the model's speed measured at start-up), and how often reconcile places pipelines (seconds). A node's heartbeat

@@ -1,4 +1,4 @@
-"""GET /v2/api/playback/event/{id}: where in which signed playlist an event is (it reads Event and Segment, so
+"""GET /v2/api/playback/event/{id}: where in which signed playlist an event is (it reads events and recordings, so
 it lives here, above playback; its URL stays with the playback API)."""
 
 from datetime import datetime, timedelta
@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from cameras.models import Camera
 from playback import playlists
 from playback.api.views import PlaybackView, get_or_404
-from playback.models import Segment
 from tenants.api.openapi import error
 
 from ..models import Event
@@ -62,10 +61,11 @@ def playback_start(camera: Camera, ts: datetime) -> tuple[datetime, datetime, fl
     event in the last seconds of an hour whose recording starts in the next hour plays from that next hour's start."""
     hour = ts.replace(minute=0, second=0, microsecond=0)
     moment = max(ts - PRE_ROLL, hour)
-    offset = playlists.playlist_offset(playlists.hour_segments(camera, hour), moment)
+    offset = playlists.playlist_offset(playlists.recorded_parts(camera, hour), moment)
     if offset is not None:
         return hour, moment, offset
     next_hour = hour + playlists.HOUR
-    if Segment.objects.filter(camera=camera, start__gte=next_hour, start__lt=ts + RECORDING_START_GRACE).exists():
+    following = playlists.recorded_parts(camera, next_hour)
+    if following and following[0].start < ts + RECORDING_START_GRACE:
         return next_hour, next_hour, 0.0
     return None

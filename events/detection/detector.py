@@ -34,6 +34,7 @@ from cameras.aim import AIM_FIELDS
 from cameras.models import Camera
 from cameras.pipeline import supervisor
 from playback.paths import new_snapshot, recordings_path
+from playback.storage import upload_soon
 
 from ..services import create_event
 from .aim import Aim, LineState, ZoneMembership, bottom_centre, box_area
@@ -275,6 +276,8 @@ class CameraDetector:
             ts=when,
             tags=tags or [],
         )
+        if ok:  # after the event counted its bytes
+            upload_soon(snapshot, path, "image/jpeg")
 
 
 class Health:

@@ -1,9 +1,10 @@
-"""The segment index writer: every recorder of a process hands it its finished segments, and they are stored
-with one COPY per segment length (VMS_SEGMENT_SECONDS): a segment is in the index about a segment later.
+"""The index writer: every recorder of a process hands it its closed objects (a camera-minute each, see recorder.py),
+and they are stored with one COPY per part length (VMS_SEGMENT_SECONDS): an object is in the index about a part after
+it closes, and its sidecar is removed then.
 
 An ORM INSERT per segment per camera cost a recorder more CPU than ffmpeg's own copy of the stream; one COPY of
 plain tuples costs a third of a bulk INSERT and is shared by all the cameras of a worker. There is no thread of
-its own: whichever recorder wakes up after the rows are due stores them (recorders wake once per segment).
+its own: whichever recorder wakes up after the rows are due stores them (recorders wake once per part).
 Rows that cannot be stored (PostgreSQL restarting) are kept and retried, so recording goes on through a database
 outage and the index catches up after it.
 """
@@ -35,9 +36,13 @@ class SegmentRow(NamedTuple):
     duration: float
     bytes: int
     path: str
+    sizes: list[int]
+    durations: list[float]
+    node: str
 
 
 COPY_COLUMNS = ", ".join(SegmentRow._fields)
+SIDECAR = ".parts"  # beside an object that is being filled or not indexed yet: its parts, a line each
 
 
 class SegmentIndexer:
@@ -46,12 +51,12 @@ class SegmentIndexer:
         self._due = 0.0
         self._lock = threading.Lock()
 
-    def add(self, segment: SegmentRow) -> None:
-        """Queue a segment's row, to be stored within VMS_SEGMENT_SECONDS."""
+    def add(self, row: SegmentRow) -> None:
+        """Queue a closed object's row, to be stored within VMS_SEGMENT_SECONDS."""
         with self._lock:
             if not self._pending:
                 self._due = time.monotonic() + settings.VMS_SEGMENT_SECONDS
-            self._pending.append(segment)
+            self._pending.append(row)
 
     def flush_if_due(self) -> None:
         if self._pending and time.monotonic() >= self._due:
@@ -61,10 +66,15 @@ class SegmentIndexer:
         """Store the queued rows now; when the database fails they are kept for a later try."""
         with self._lock:
             rows, self._pending = self._pending, []
-        if rows and not attempt(lambda: _store(rows), f"index {len(rows)} segments (kept for the next try)"):
+        if not rows:
+            return
+        if not attempt(lambda: _store(rows), f"index {len(rows)} objects (kept for the next try)"):
             with self._lock:
                 self._pending[:0] = rows
                 self._due = time.monotonic() + settings.VMS_SEGMENT_SECONDS
+            return
+        for row in rows:
+            (settings.VMS_RECORDINGS_ROOT / (row.path + SIDECAR)).unlink(missing_ok=True)
 
 
 def attempt(write: Callable[[], object], what: str) -> bool:
@@ -83,7 +93,7 @@ def attempt(write: Callable[[], object], what: str) -> bool:
 
 def _store(rows: list[SegmentRow]) -> None:
     try:
-        # The rows and their tenants' usage in one transaction: a segment is counted iff it is indexed.
+        # The rows and their tenants' usage in one transaction: an object is counted iff it is indexed.
         with transaction.atomic():
             # psycopg's errors become Django's, as for a cursor's execute.
             with (
@@ -96,7 +106,7 @@ def _store(rows: list[SegmentRow]) -> None:
             _count_usage(rows)
     except IntegrityError:
         # Rare: the camera of some rows was deleted meanwhile (its recordings with it), or a retry after a lost
-        # reply finds rows already stored (same path: the same file, counted then). Store and count the others.
+        # reply finds rows already stored (same path: the same object, counted then). Store and count the others.
         kept = set(Camera.objects.filter(pk__in={row.camera_id for row in rows}).values_list("pk", flat=True))
         stored = set(Segment.objects.filter(path__in=[row.path for row in rows]).values_list("path", flat=True))
         new = [row for row in rows if row.camera_id in kept and row.path not in stored]
@@ -106,7 +116,7 @@ def _store(rows: list[SegmentRow]) -> None:
 
 
 def _count_usage(rows: list[SegmentRow]) -> None:
-    # On the day each segment was recorded (a day an index catching up after an outage has left behind).
+    # On the day each object was recorded (a day an index catching up after an outage has left behind).
     record_many((r.tenant_id, r.start.date(), {"camera_seconds": r.duration, "recording_bytes": r.bytes}) for r in rows)
 
 

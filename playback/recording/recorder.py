@@ -1,17 +1,22 @@
-"""The recorder: ffmpeg copies a camera's RTSP stream (never re-encoding) into .ts segments indexed in PostgreSQL.
+"""The recorder: ffmpeg copies a camera's RTSP stream (never re-encoding) into 2 s parts, gathered into objects of
+up to a minute that are indexed in PostgreSQL.
 
-ffmpeg's segment muxer writes `seg-N.ts` into a private staging folder and prints one CSV line per finished
-segment on stdout (`-segment_list pipe:1`). Each finished segment is moved to
-`<root>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<epoch ms>.ts` (its start time) and handed to the segment indexer.
-Wall-clock start = launch time + the segment's stream time, so consecutive segments are contiguous and a
-reconnect leaves a gap. The camera goes online on the first segment and offline when ffmpeg exits or stalls;
-ffmpeg is restarted with backoff. Recording never waits for PostgreSQL: rows and status changes it does not take
-are kept and written once it is back (indexer.attempt). One thread per camera, woken by ffmpeg's output (a line per
-segment) or after a segment's time without one: the Python side costs a small fraction of ffmpeg's own copy
-(bench/recording.py).
+ffmpeg's segment muxer writes `seg-N.ts` into a private staging folder and prints one CSV line per finished part on
+stdout (`-segment_list pipe:1`). Each finished part is appended to the camera's current object,
+`<root>/<tenant>/<camera>/<YYYY-MM-DD>/<HH>/<epoch ms>.ts` (named by its first part's start; MPEG-TS files join
+byte for byte), and noted in the object's sidecar `<object>.parts` and in Redis (unindexed.py), so live shows it at
+once. An object closes at the next wall-clock minute (VMS_OBJECT_SECONDS), at a gap, or when ffmpeg ends; it is
+then handed to the index writer, which removes its sidecar once stored. A sidecar left by a killed worker is how
+recovery (keeper.py) finds the object. Wall-clock start = launch time + the part's stream time, so consecutive
+parts are contiguous and a reconnect leaves a gap. The camera goes online on the first part and offline when ffmpeg
+exits or stalls; ffmpeg is restarted with backoff. Recording never waits for PostgreSQL: rows and status changes it
+does not take are kept and written once it is back (indexer.attempt). One thread per camera, woken by ffmpeg's
+output (a line per part) or after a part's time without one: the Python side costs a small fraction of ffmpeg's own
+copy (bench/recording.py).
 """
 
 import ctypes
+import fcntl
 import os
 import re
 import select
@@ -32,8 +37,10 @@ from cameras.pipeline.status import set_status
 from cameras.pipeline.supervisor import report
 from cameras.rtsp import mask_credentials
 
+from .. import unindexed
 from ..paths import hour_folder, hour_parts
-from .indexer import SegmentRow, attempt, segment_indexer
+from ..playlists import GAP_TOLERANCE
+from .indexer import SIDECAR, SegmentRow, attempt, segment_indexer
 
 KIND = "record"
 MAX_RECONNECT_DELAY_S = 10
@@ -75,7 +82,7 @@ def run_recorder(camera: Camera, should_stop: ShouldStop) -> None:
             status.set(Camera.Status.OFFLINE, "recorder stopped")  # one try: the recorder ends here
             return
         status.set(Camera.Status.OFFLINE, reason, detail=reason)
-        failures = 0 if session.indexed else failures + 1
+        failures = 0 if session.parts else failures + 1
         deadline = time.monotonic() + min(2**failures, MAX_RECONNECT_DELAY_S)
         while time.monotonic() < deadline and not should_stop():
             time.sleep(0.2)
@@ -147,9 +154,10 @@ class RecordingSession:
         self.segment_seconds = settings.VMS_SEGMENT_SECONDS
         camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
         self.staging = camera_dir / ".incoming" / uuid.uuid4().hex
-        self.indexed = 0
+        self.parts = 0  # parts recorded
         self.anchor = 0.0
-        self.folder = ""  # the hour folder the last segment went to, known to exist
+        self.filling: RecordingObject | None = None
+        self.published: list[unindexed.UnindexedObject] = []
         self.output: deque[str] = deque(maxlen=5)
 
     def run(self, should_stop: ShouldStop) -> str:
@@ -169,6 +177,7 @@ class RecordingSession:
             for line in lines.rest():
                 self._handle(line)
             proc.stdout.close()
+            self._close_object()
             segment_indexer.flush()
             shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -177,17 +186,17 @@ class RecordingSession:
         while not should_stop():
             # Before the first segment ffmpeg also connects and probes the stream; after it, a segment is due
             # every segment_seconds, so three missed ones mean the stream stalled without closing.
-            stall_s = max(15, 4 * self.segment_seconds) if not self.indexed else 3 * self.segment_seconds + 2
+            stall_s = max(15, 4 * self.segment_seconds) if not self.parts else 3 * self.segment_seconds + 2
             batch = lines.read(timeout=self.segment_seconds)  # a segment's line usually comes first
             if batch is None:
                 last = mask_credentials(self.output[-1])[:300] if self.output else "no output"
                 return f"stream ended (ffmpeg exit {proc.wait()}): {last}"
-            indexed = self.indexed
+            parts = self.parts
             for line in batch:
                 self._handle(line)
             segment_indexer.flush_if_due()
             self.status.save()  # a change the database refused before
-            if self.indexed > indexed:
+            if self.parts > parts:
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > stall_s:
                 return f"no video for {stall_s:g} s"
@@ -204,23 +213,68 @@ class RecordingSession:
         if not 0 <= now - (self.anchor + end_s) <= DRIFT_S:
             self.anchor = now - end_s
         self._index(self.staging / name, self.anchor + start_s, end_s - start_s)
-        if self.indexed == 1:
+        if self.parts == 1:
             self.status.set(Camera.Status.ONLINE, "recording", detail="")
 
     def _index(self, finished: Path, start_ts: float, duration: float) -> None:
+        """Append a finished part to the object being filled, first closing it at a minute's end or a gap."""
+        if self.filling is not None and not self.filling.takes(start_ts):
+            self._close_object()
+        if self.filling is None:
+            self.filling = RecordingObject(self.camera, start_ts)
+            self.published = [*self.published[1 - unindexed.KEEP :], self.filling.listing]
+        self.filling.append(finished, duration)
+        unindexed.publish(self.camera.pk, self.published)
+        self.parts += 1
+
+    def _close_object(self) -> None:
+        if self.filling is not None:
+            segment_indexer.add(self.filling.close())
+            self.filling = None
+
+
+class RecordingObject:
+    """An object being filled: the parts are appended to its file, and each one is noted in its sidecar (one
+    `<bytes> <seconds>` line) only once its bytes are written, so the sidecar never lists bytes the file lacks. The
+    sidecar is locked until the object is closed."""
+
+    def __init__(self, camera: Camera, start_ts: float) -> None:
+        self.camera = camera
         start = datetime.fromtimestamp(start_ts, tz=UTC)
-        folder = hour_folder(self.camera.tenant_id, self.camera.slug, *hour_parts(start))
-        if folder != self.folder:
-            (settings.VMS_RECORDINGS_ROOT / folder).mkdir(parents=True, exist_ok=True)
-            self.folder = folder
-        relative = f"{folder}/{int(start_ts * 1000)}.ts"
-        target = settings.VMS_RECORDINGS_ROOT / relative
-        os.replace(finished, target)
-        segment = SegmentRow(
-            self.camera.tenant_id, self.camera.pk, start, round(duration, 3), target.stat().st_size, relative
-        )
-        segment_indexer.add(segment)
-        self.indexed += 1
+        folder = hour_folder(camera.tenant_id, camera.slug, *hour_parts(start))
+        (settings.VMS_RECORDINGS_ROOT / folder).mkdir(parents=True, exist_ok=True)
+        self.listing = unindexed.UnindexedObject(f"{folder}/{int(start_ts * 1000)}.ts", start_ts, [], [])
+        self.slot = int(start_ts // settings.VMS_OBJECT_SECONDS)
+        self.file = (settings.VMS_RECORDINGS_ROOT / self.listing.path).open("ab")
+        self.sidecar = (settings.VMS_RECORDINGS_ROOT / (self.listing.path + SIDECAR)).open("a")
+        # Held while the object is filled (the kernel drops it with a killed process): recovery leaves it alone.
+        fcntl.flock(self.sidecar, fcntl.LOCK_EX)
+
+    def takes(self, start_ts: float) -> bool:
+        """Whether a part starting at `start_ts` continues this object: in its VMS_OBJECT_SECONDS, after no gap."""
+        end = self.listing.start + sum(self.listing.durations)
+        return int(start_ts // settings.VMS_OBJECT_SECONDS) == self.slot and abs(start_ts - end) <= GAP_TOLERANCE
+
+    def append(self, part: Path, duration: float) -> None:
+        with part.open("rb") as data:
+            shutil.copyfileobj(data, self.file, 1024 * 1024)
+        self.file.flush()  # readers (the web, the uploader) see the bytes before the part is announced
+        size = part.stat().st_size
+        part.unlink()
+        duration = round(duration, 3)
+        self.sidecar.write(f"{size} {duration}\n")
+        self.sidecar.flush()
+        self.listing.sizes.append(size)
+        self.listing.durations.append(duration)
+
+    def close(self) -> SegmentRow:
+        self.file.close()
+        self.sidecar.close()
+        listing = self.listing
+        return SegmentRow(
+            self.camera.tenant_id, self.camera.pk, listing.start_time, round(sum(listing.durations), 3),
+            sum(listing.sizes), listing.path, listing.sizes, listing.durations, settings.VMS_NODE_NAME,
+        )  # fmt: skip
 
 
 def _terminate(proc: subprocess.Popen) -> None:

@@ -11,6 +11,7 @@ from playback.models import Segment
 from playback.recording.indexer import SegmentIndexer, SegmentRow
 
 from ..factories import CameraFactory
+from ..shared import one_part_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +20,7 @@ START = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 def row(camera, n: int) -> SegmentRow:
     start = START + timedelta(seconds=2 * n)
-    return SegmentRow(camera.tenant_id, camera.pk, start, 2.0, 1000 + n, f"{camera.tenant_id}/{camera.slug}/{n}.ts")
+    return one_part_row(camera.tenant_id, camera.pk, start, 2.0, 1000 + n, f"{camera.tenant_id}/{camera.slug}/{n}.ts")
 
 
 def stored() -> list[tuple]:
@@ -67,7 +68,7 @@ def test_rows_are_kept_while_postgresql_is_unreachable_and_stored_after(camera_a
     with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
     segments.flush()
-    assert "could not index 1 segments" in caplog.text
+    assert "could not index 1 objects" in caplog.text
     assert stored() == []
     segments.flush()
     assert [s[4] for s in stored()] == [row(camera_a, 0).path], "stored on the next try, on a new connection"

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from cameras.models import Camera, StatusChange
 from playback.models import Segment
+from playback.playlists import object_parts
 from playback.recording.recorder import ffmpeg_argv
 
 
@@ -35,29 +36,37 @@ def test_argv_is_a_list_that_copies_and_keeps_the_url_one_argument():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_records_indexed_playable_segments(live_camera, start_recorder, client_a):
+def test_records_indexed_playable_objects(live_camera, start_recorder, client_a, tmp_path):
     recorder = start_recorder(live_camera)
     wait_for(lambda: Segment.objects.filter(camera=live_camera).count() >= 4, timeout=30)
     recorder.stop()
 
-    segments = list(Segment.objects.filter(camera=live_camera).order_by("start"))
+    objects = list(Segment.objects.filter(camera=live_camera).order_by("start"))
     root = Path(settings.VMS_RECORDINGS_ROOT)
-    for seg in segments:
-        assert seg.path == f"tenant-a/cam-live/{seg.start:%Y-%m-%d/%H}/{int(seg.start.timestamp() * 1000)}.ts"
-        assert seg.tenant_id == "tenant-a"
-        assert (root / seg.path).stat().st_size == seg.bytes > 10_000
-    # 2 s segments (GOP 2 s; the first and last may differ), back to back: no gap, no overlap in one connection.
-    assert all(abs(s.duration - 2.0) < 0.15 for s in segments[1:-1]), [(s.start, s.duration) for s in segments]
-    for prev, nxt in itertools.pairwise(segments):
+    for obj in objects:
+        assert obj.path == f"tenant-a/cam-live/{obj.start:%Y-%m-%d/%H}/{int(obj.start.timestamp() * 1000)}.ts"
+        assert obj.tenant_id == "tenant-a"
+        assert (root / obj.path).stat().st_size == obj.bytes == sum(obj.sizes) > 10_000
+        assert obj.duration == pytest.approx(sum(obj.durations), abs=0.002)
+        # Objects of VMS_OBJECT_SECONDS (4 in the tests) of wall clock: never two slots in one object.
+        last_start = obj.start.timestamp() + sum(obj.durations[:-1])
+        assert int(obj.start.timestamp() // 4) == int(last_start // 4), (obj.start, obj.durations)
+    assert not list(root.glob("tenant-a/cam-live/*/*/*.parts")), "indexed objects keep no sidecar"
+    parts = [part for obj in objects for part in object_parts(obj.path, obj.start, obj.sizes, obj.durations)]
+    # 2 s parts (GOP 2 s; the first and last may differ), back to back: no gap, no overlap in one connection.
+    assert all(abs(p.duration - 2.0) < 0.15 for p in parts[1:-1]), [(p.start, p.duration) for p in parts]
+    assert any(len(obj.sizes) == 2 for obj in objects), "objects hold several parts"
+    for prev, nxt in itertools.pairwise(parts):
         assert abs((nxt.start - prev.start).total_seconds() - prev.duration) < 0.05
-    assert abs((segments[0].start.timestamp()) - time.time()) < 60
+    assert abs((parts[0].start.timestamp()) - time.time()) < 60
     assert not list(root.glob("tenant-a/cam-live/.incoming/*")), "staging folders are removed"
 
-    # The index as a playlist plays end to end: ffprobe decodes every frame, H.264 1280x720 as sent (no re-encode).
+    # The parts as an HLS playlist of byte ranges play end to end: ffprobe decodes every frame, H.264 1280x720 as
+    # sent (no re-encode).
     playlist = root / "play.m3u8"
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:3", "#EXT-X-MEDIA-SEQUENCE:0"]
-    for seg in segments:
-        lines += [f"#EXTINF:{seg.duration:.3f},", str(root / seg.path)]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:3", "#EXT-X-MEDIA-SEQUENCE:0"]
+    for part in parts:
+        lines += [f"#EXTINF:{part.duration:.3f},", f"#EXT-X-BYTERANGE:{part.size}@{part.offset}", str(root / part.path)]
     playlist.write_text("\n".join([*lines, "#EXT-X-ENDLIST", ""]))
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
@@ -65,13 +74,16 @@ def test_records_indexed_playable_segments(live_camera, start_recorder, client_a
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     stream = json.loads(probe.stdout)["streams"][0]
-    total = sum(s.duration for s in segments)
+    total = sum(p.duration for p in parts)
     assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 1280, 720)
     assert abs(int(stream["nb_read_frames"]) - total * 10) <= 3  # 10 fps
 
-    # OpenCV reads every segment on its own, from its first frame (each starts on a key frame).
-    for seg in segments:
-        capture = cv2.VideoCapture(str(root / seg.path))
+    # OpenCV reads every part's byte range on its own, from its first frame (each starts on a key frame).
+    for part in parts:
+        with (root / part.path).open("rb") as data:
+            data.seek(part.offset)
+            (tmp_path / "part.ts").write_bytes(data.read(part.size))
+        capture = cv2.VideoCapture(str(tmp_path / "part.ts"))
         frames = 0
         while True:
             ok, frame = capture.read()
@@ -80,7 +92,7 @@ def test_records_indexed_playable_segments(live_camera, start_recorder, client_a
             assert frame.shape == (720, 1280, 3)
             frames += 1
         capture.release()
-        assert abs(frames - seg.duration * 10) <= 1
+        assert abs(frames - part.duration * 10) <= 1
 
     response = client_a.get("/v2/hls/cam-live/latest.jpg")
     assert response.status_code == 200

@@ -1,7 +1,6 @@
 """Real recordings for playback tests: demo-street.mp4 cut by ffmpeg into 2 s MPEG-TS segments, indexed."""
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -9,18 +8,12 @@ from cameras.pipeline.lease import client
 
 from ..factories import SegmentFactory
 from ..processes import running_daphne, running_worker
-from ..shared import cut_demo_segments, place_segment
+from ..shared import place_segment
 
 DEMO_FRAMES = 200  # 20 s at 10 fps
 DEMO_SEGMENTS = 10
 # A finished hour of the past: its playlist is VOD.
 HOUR = datetime(2020, 3, 12, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def demo_segments(tmp_path_factory) -> list[tuple[Path, float]]:
-    """The ten 2 s segments of the demo clip and their durations, cut once per session with `-c copy`."""
-    return cut_demo_segments(tmp_path_factory.mktemp("demo-hls"))
 
 
 @pytest.fixture

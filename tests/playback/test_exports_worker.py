@@ -33,7 +33,8 @@ def index_recording(camera, demo_segments, count: int = SEGMENTS) -> None:
         os.link(source, target)
         relative = target.relative_to(settings.VMS_RECORDINGS_ROOT).as_posix()
         rows.append(Segment(tenant_id=camera.tenant_id, camera=camera, start=moment, duration=duration,
-                            bytes=target.stat().st_size, path=relative))  # fmt: skip
+                            bytes=target.stat().st_size, path=relative, sizes=[target.stat().st_size],
+                            durations=[duration]))  # fmt: skip
         moment += timedelta(seconds=duration)
     Segment.objects.bulk_create(rows)
 

@@ -42,14 +42,33 @@ def test_a_finished_hour_is_a_vod_playlist_of_the_indexed_segments(get, camera_a
     body = response.content.decode()
     lines = body.splitlines()
     assert lines[:5] == [
-        "#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXTM3U", "#EXT-X-VERSION:4", "#EXT-X-TARGETDURATION:2", "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD",
     ]  # fmt: skip
     assert lines[5] == "#EXT-X-PROGRAM-DATE-TIME:2020-03-12T04:00:00.000+00:00"
     assert lines[-1] == "#EXT-X-ENDLIST"
     assert body.count("#EXTINF:2.000,") == 10
+    assert [line for line in lines if line.startswith("#EXT-X-BYTERANGE:")] == [
+        f"#EXT-X-BYTERANGE:{s.bytes}@0" for s in segments
+    ]
     assert [u.split("?")[0] for u in uris(body)] == ["/v2/hls/" + s.path.split("/", 1)[1] for s in segments]
     assert all("?tid=tenant-a&exp=" in u for u in uris(body))
     assert "token" not in body and "#EXT-X-DISCONTINUITY" not in body
+
+
+def test_the_parts_of_an_object_are_byte_ranges_of_its_one_url(get, camera_a):
+    obj = SegmentFactory(camera=camera_a, start=HOUR, sizes=[100, 250, 40], durations=[2.0, 2.0, 1.5], bytes=390)
+    lines = get(PLAYLIST).content.decode().splitlines()
+    ranges = [line for line in lines if line.startswith("#EXT-X-BYTERANGE:")]
+    assert ranges == ["#EXT-X-BYTERANGE:100@0", "#EXT-X-BYTERANGE:250@100", "#EXT-X-BYTERANGE:40@350"]
+    assert [line for line in lines if line.startswith("#EXTINF:")] == [
+        "#EXTINF:2.000,",
+        "#EXTINF:2.000,",
+        "#EXTINF:1.500,",
+    ]
+    assert len(set(uris("\n".join(lines)))) == 1 and uris("\n".join(lines))[0].startswith(
+        "/v2/hls/" + obj.path.split("/", 1)[1]
+    )
+    assert "#EXT-X-DISCONTINUITY" not in lines, "the parts of an object are contiguous"
 
 
 def test_a_gap_in_the_recording_is_a_discontinuity(get, camera_a, record):

@@ -22,7 +22,7 @@ from django.conf import settings
 from playwright import sync_api
 
 from ..factories import MembershipFactory, UserFactory
-from ..playback.conftest import demo_segments, record  # noqa: F401  (the recordings the playback tests make)
+from ..playback.conftest import record  # noqa: F401  (the recordings the playback tests make)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -15,13 +15,13 @@ from events.notify import webhooks
 from events.services import create_event, create_events
 from playback.exports import run_export
 from playback.paths import new_snapshot, recordings_path
-from playback.recording.indexer import SegmentIndexer, SegmentRow
+from playback.recording.indexer import SegmentIndexer
 from tenants.catalogue import EVENTS_READ, SCOPES
 from tenants.models import DailyUsage
 from tenants.usage import record, today
 
 from ..factories import UserFactory
-from ..shared import cut_demo_segments, place_segment
+from ..shared import cut_demo_segments, one_part_row, place_segment
 from ..webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.django_db
@@ -149,8 +149,8 @@ def test_indexed_segments_count_on_the_day_they_were_recorded(client_a, camera_a
     before_midnight = datetime(2026, 11, 21, 23, 59, 58, tzinfo=UTC)
     after_midnight = before_midnight + timedelta(seconds=2)
     rows = [
-        SegmentRow(camera_a.tenant_id, camera_a.pk, before_midnight, 2.0, 1500, "tenant-a/cam/1.ts"),
-        SegmentRow(camera_a.tenant_id, camera_a.pk, after_midnight, 1.6, 1200, "tenant-a/cam/2.ts"),
+        one_part_row(camera_a.tenant_id, camera_a.pk, before_midnight, 2.0, 1500, "tenant-a/cam/1.ts"),
+        one_part_row(camera_a.tenant_id, camera_a.pk, after_midnight, 1.6, 1200, "tenant-a/cam/2.ts"),
     ]
     segments = SegmentIndexer()
     for row in rows:
@@ -172,7 +172,7 @@ def test_a_finished_export_counts_its_files(client_a, camera_a, tmp_path):
     (tmp_path / "demo").mkdir()
     for source, duration in cut_demo_segments(tmp_path / "demo")[:5]:
         path, size = place_segment(source, camera_a.tenant_id, camera_a.slug, moment)
-        segments.add(SegmentRow(camera_a.tenant_id, camera_a.pk, moment, duration, size, path))
+        segments.add(one_part_row(camera_a.tenant_id, camera_a.pk, moment, duration, size, path))
         moment += timedelta(seconds=duration)
     segments.flush()
     body = {"camera_ids": [camera_a.slug], "start": start.isoformat(), "end": moment.isoformat()}
