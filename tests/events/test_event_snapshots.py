@@ -3,6 +3,7 @@ event; a client's `snapshot_url` is an http(s) URL or this tenant's own media pa
 never deleted. The SPA page restricts where images and media may come from."""
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from events.models import Event
 from events.services import create_event, delete_events
 from playback.paths import new_snapshot, recordings_path, url_for_file
+from playback.storage import upload_soon
 from tenants.catalogue import EVENTS_WRITE
 
 from ..factories import CameraFactory, EventFactory, SegmentFactory
@@ -129,3 +131,22 @@ def test_the_console_page_allows_media_only_from_this_site(client):
     # Nothing inline that the policy would block.
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)
     assert not re.search(r"\sstyle=", page)
+
+
+def test_a_snapshot_goes_to_the_bucket_is_served_from_it_and_deleted_there(
+    client, make_token, tenant_a, camera_a, s3, django_capture_on_commit_callbacks
+):
+    snapshot = new_snapshot(tenant_a.id, "cam-front-01", IN_WINDOW)
+    write(snapshot, b"\xff\xd8 jpeg")
+    event = create_event(tenant=tenant_a, camera_id="cam-front-01", type="person", confidence=0.9, snapshot=snapshot)
+    upload_soon(snapshot, recordings_path(snapshot), "image/jpeg")  # as the detector does once the event is written
+    deadline = time.monotonic() + 10
+    while recordings_path(snapshot).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not recordings_path(snapshot).exists(), "uploaded, then taken off this disk"
+
+    response = client.get(url_for_file(snapshot), {"token": make_token(tenant_a, ["events:read"])})
+    assert (response.status_code, b"".join(response.streaming_content)) == (200, b"\xff\xd8 jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_events(Event.objects.filter(pk=event.pk))
+    assert s3.client.list_objects_v2(Bucket=s3.bucket).get("KeyCount") == 0

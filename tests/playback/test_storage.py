@@ -123,7 +123,7 @@ def test_a_missing_bucket_is_a_client_error_not_a_missing_file(s3, settings, tmp
 
 def test_delete_takes_1000_keys_a_request(s3, store, calls):
     relatives = [f"tenant-a/cam/2020-03-12/04/{i}.ts" for i in range(2500)]
-    put_many(s3, relatives)
+    put_many(s3, relatives[::499])  # S3 deletes a missing key as well: a few that exist show each batch works
     batches = []
     store._client.meta.events.register(
         "before-parameter-build.s3.DeleteObjects", lambda params, **_: batches.append(len(params["Delete"]["Objects"]))
