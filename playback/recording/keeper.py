@@ -129,29 +129,36 @@ def _evict(objects, limit: int | None = None) -> int:
 
 
 class MediaKeeper:
-    """Runs recover once, then upload and evict every VMS_SEGMENT_SECONDS, in a daemon thread."""
+    """Runs recover (once it succeeds), upload and evict every VMS_SEGMENT_SECONDS, in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.unreachable = False
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="media keeper", daemon=True).start()
 
     def _run(self) -> None:
-        self._attempt(lambda: recover_objects(settings.VMS_RECORDINGS_ROOT))
-        unreachable = False
+        recovered = False
         while True:
-            bucket = storage.bucket()
-            if bucket is not None:
-                try:
-                    self._attempt(partial(upload_objects, bucket))
-                    if unreachable:
-                        logger.info("the bucket answers again: uploading what waited")
-                    unreachable = False
-                except storage.StorageUnavailable:
-                    if not unreachable:
-                        logger.warning("the bucket is unreachable: recordings wait on this node's disk", exc_info=True)
-                    unreachable = True
-                self._attempt(lambda: evict_objects(timezone.now()))
+            if not recovered:  # until PostgreSQL lets it finish
+                recovered = self._attempt(lambda: recover_objects(settings.VMS_RECORDINGS_ROOT))
+            if (bucket := storage.bucket()) is not None:
+                self._attempt(partial(self._upload, bucket))
+                self._attempt(lambda: evict_objects(timezone.now()))  # during an outage too: the disk floor
                 self._attempt(self._report_backlog)
             time.sleep(settings.VMS_SEGMENT_SECONDS)
+
+    def _upload(self, bucket: storage.Bucket) -> None:
+        try:
+            upload_objects(bucket)
+        except storage.StorageUnavailable:
+            if not self.unreachable:
+                logger.warning("the bucket is unreachable: recordings wait on this node's disk", exc_info=True)
+            self.unreachable = True
+            return
+        if self.unreachable:
+            logger.info("the bucket answers again: what waited is uploaded")
+        self.unreachable = False
 
     @staticmethod
     def _report_backlog() -> None:
@@ -159,12 +166,12 @@ class MediaKeeper:
         report_upload_backlog(settings.VMS_NODE_NAME, waiting)
 
     @staticmethod
-    def _attempt(step) -> None:
-        """One step; a database failure is logged and the step tried again next time (StorageUnavailable passes)."""
+    def _attempt(step) -> bool:
+        """One step; False when it failed (logged): it is tried again next time."""
         try:
             step()
-        except storage.StorageUnavailable:
-            raise
-        except Exception:
+        except Exception:  # PostgreSQL, Redis or the bucket away: the next step tries again
             logger.warning("media keeper step failed; trying again", exc_info=True)
             connection.close()
+            return False
+        return True
