@@ -1,18 +1,16 @@
 """Export jobs: a time range of one or more cameras becomes one MP4 per camera, without re-encoding.
 
 For each camera the parts of the indexed objects that overlap the range are read (from this machine's disk, else from
-the bucket) and fed to ffmpeg, each object's as one stream through a FIFO, joined by its concat demuxer and copied
-(`-c copy -movflags +faststart`) into `<root>/<tenant>/.exports/<id>/<camera>.mp4`: from the part where the range
-starts (a key frame) to its end (`-t`). With a bucket the finished file is uploaded there and leaves this disk. Time
-without recording is not bridged silently: it is reported as the file's `gaps`. ffmpeg writes to a temporary name
-that is renamed only when the file is complete, so a crashed or failed job never leaves a file that looks done; a job
-that runs again starts from scratch.
+the bucket) and fed to ffmpeg as one MPEG-TS stream on its stdin, copied (`-c copy -movflags +faststart`) into
+`<root>/<tenant>/.exports/<id>/<camera>.mp4`: from the part where the range starts (a key frame) to its end (`-t`).
+With a bucket the finished file is uploaded there and leaves this disk. Time without recording is not bridged
+silently: it is reported as the file's `gaps`. ffmpeg writes to a temporary name that is renamed only when the file
+is complete, so a crashed or failed job never leaves a file that looks done; a job that runs again starts from
+scratch.
 """
 
-import errno
 import hashlib
 import logging
-import os
 import shutil
 import subprocess
 import threading
@@ -48,12 +46,11 @@ class ExportFailed(Exception):
 
 @dataclass
 class Piece:
-    """The bytes of one object's parts in the range, back to back, and the seconds they last."""
+    """The bytes of one object's parts in the range, back to back."""
 
     path: str
     offset: int
     size: int
-    duration: float
 
 
 @dataclass
@@ -93,9 +90,8 @@ def plan(segments: list[Segment], start: datetime, end: datetime) -> Plan:
             gaps.append({"start": moment.isoformat(), "end": part.start.isoformat()})
         if pieces and pieces[-1].path == part.path:
             pieces[-1].size += part.size
-            pieces[-1].duration += part.duration
         else:
-            pieces.append(Piece(part.path, part.offset, part.size, part.duration))
+            pieces.append(Piece(part.path, part.offset, part.size))
         length += (min(part.end, end) - part.start).total_seconds()
         moment = max(moment, part.end)
     if (end - moment).total_seconds() > GAP_TOLERANCE:
@@ -103,36 +99,24 @@ def plan(segments: list[Segment], start: datetime, end: datetime) -> Plan:
     return Plan(pieces, length, gaps)
 
 
-def _concat_list(files: list[Path], pieces: list[Piece]) -> str:
-    # The concat demuxer's quoting: inside '...' a quote is written '\''. A piece's known duration spares ffmpeg
-    # finding it out (it cannot seek a FIFO to its end).
-    quoted = (str(f).replace("'", "'\\''") for f in files)
-    entries = zip(quoted, pieces, strict=True)
-    return "".join(f"file '{name}'\nduration {piece.duration:.3f}\n" for name, piece in entries)
-
-
 def _copy(plan_: Plan, work: Path, target: Path, on_progress) -> None:
-    """Run ffmpeg: the pieces, each fed through a FIFO (the concat demuxer joins them, each one's timestamps after
-    the last's: a recorder restart starts its own), copied into `target` (MP4); on_progress(0-100) as it goes.
+    """Run ffmpeg on the pieces as one MPEG-TS stream on its stdin, copied into `target` (MP4); on_progress(0-100)
+    as it goes.
 
-    Reading the bytes here, rather than letting ffmpeg open each object, spares ffmpeg a seek to each object's end
-    and, from a bucket, three GETs on new connections per object: a day of one camera is 1,440 objects."""
-    fifos = [work / f".{target.stem}-{i}.ts" for i in range(len(plan_.pieces))]
-    for fifo in fifos:
-        os.mkfifo(fifo)
-    listing = work / f"{target.stem}.txt"
-    listing.write_text(_concat_list(fifos, plan_.pieces))
-    argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
-            "-t", f"{plan_.length:.3f}", "-i", str(listing),
-            "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart",
+    Reading the bytes here, rather than letting ffmpeg open each object, spares a probe per object (and, from a
+    bucket, three GETs on new connections): a day of one camera is 1,440 objects (bench/export.py). A recorder
+    restart starts its timestamps again: a jump over a second is a discontinuity ffmpeg joins back to back, as it
+    joins any gap (the time without recording is reported as `gaps`, not bridged)."""
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-dts_delta_threshold", "1", "-f", "mpegts", "-i", "pipe:0",
+            "-t", f"{plan_.length:.3f}", "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart",
             "-progress", "pipe:1", "-nostats", "-f", "mp4", str(target)]  # fmt: skip
     stderr = work / f"{target.stem}.log"
     with stderr.open("wb") as errors:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
-        feeder = _Feeder(plan_.pieces, fifos, process)
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        feeder = _Feeder(plan_.pieces, process)
         try:
             for line in process.stdout:
-                key, _, value = line.strip().partition("=")
+                key, _, value = line.decode(errors="replace").strip().partition("=")
                 if key == "out_time_us" and value.isdigit() and plan_.length > 0:
                     on_progress(min(99, int(int(value) / 1e6 / plan_.length * 100)))
             process.wait(timeout=FFMPEG_TIMEOUT_S)
@@ -146,16 +130,15 @@ def _copy(plan_: Plan, work: Path, target: Path, on_progress) -> None:
     if process.returncode != 0:
         message = stderr.read_text(errors="replace").strip().splitlines()[-1:] or ["no message"]
         raise ExportFailed(f"ffmpeg could not write the file (exit {process.returncode}): {message[0]}")
-    for temporary in (listing, stderr, *fifos):
-        temporary.unlink()
+    stderr.unlink()
 
 
 class _Feeder:
-    """Writes each piece into its FIFO, in the order ffmpeg opens them, from a thread: a piece comes from this
-    machine's disk, else by a ranged GET from the bucket. Stops when ffmpeg stops reading (it has `-t` seconds)."""
+    """Writes the pieces into ffmpeg's stdin from a thread: a piece comes from this machine's disk, else by a ranged
+    GET from the bucket. Stops when ffmpeg stops reading (it has its `-t` seconds)."""
 
-    def __init__(self, pieces: list[Piece], fifos: list[Path], process: subprocess.Popen) -> None:
-        self.pieces, self.fifos, self.process = pieces, fifos, process
+    def __init__(self, pieces: list[Piece], process: subprocess.Popen) -> None:
+        self.pieces, self.process = pieces, process
         self.error: Exception | None = None
         self.thread = threading.Thread(target=self._run, name="export feeder", daemon=True)
         self.thread.start()
@@ -165,32 +148,15 @@ class _Feeder:
 
     def _run(self) -> None:
         try:
-            for piece, fifo in zip(self.pieces, self.fifos, strict=True):
-                if (fd := self._open(fifo)) is None:
-                    return
-                with open(fd, "wb") as out:
+            with self.process.stdin as stdin:
+                for piece in self.pieces:
                     for block in _read(piece):
-                        out.write(block)
+                        stdin.write(block)
         except BrokenPipeError:  # ffmpeg has what it needs (or failed, which it says itself)
             return
         except (OSError, storage.StorageUnavailable) as exc:
             self.error = exc
             self.process.kill()
-
-    def _open(self, fifo: Path) -> int | None:
-        """The FIFO's write end once ffmpeg opens it; None when ffmpeg exits first."""
-        while True:
-            try:
-                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as exc:
-                if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
-                    raise
-                if self.process.poll() is not None:
-                    return None
-                time.sleep(0.01)
-                continue
-            os.set_blocking(fd, True)
-            return fd
 
 
 def _read(piece: Piece) -> Iterator[bytes]:
