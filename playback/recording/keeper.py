@@ -8,7 +8,9 @@ One daemon thread per record worker, a step every VMS_SEGMENT_SECONDS:
    unreachable they wait on the disk, readiness shows the backlog, and they go up when it is back;
 3. evict: uploaded objects leave the disk after VMS_HOT_WINDOW_S, or at once while free disk is under
    VMS_RECORDINGS_MIN_FREE_MB; if that is still not enough, the oldest objects not uploaded yet go (logged), so
-   recording never stops for a full disk.
+   recording never stops for a full disk;
+4. sweep (every SWEEP_EVERY_S): object files the index no longer knows (retention or a camera's deletion ran on
+   another machine) leave the disk.
 A machine lost for good takes with it what it had not uploaded: the object being filled (up to a minute) and the
 backlog, which is a few seconds while the bucket answers.
 """
@@ -36,6 +38,8 @@ from .indexer import SIDECAR, SegmentRow, segment_indexer
 logger = logging.getLogger(__name__)
 
 BATCH = 100
+ORPHAN_MIN_AGE_S = 3600  # far older than any object being closed and indexed
+SWEEP_EVERY_S = 600
 TS_CONTENT_TYPE = "video/mp2t"
 
 
@@ -121,6 +125,27 @@ def evict_objects(now: datetime) -> int:
     return evicted
 
 
+def sweep_orphans(root: Path, now: float) -> int:
+    """Delete the object files under `root` older than the hot window that the index does not know and no recorder
+    is filling or has left for recovery (no sidecar): what retention or a camera's deletion, run on another machine,
+    left on this node's disk. Returns how many went."""
+    cutoff = now - max(settings.VMS_HOT_WINDOW_S, ORPHAN_MIN_AGE_S)
+    found = [
+        file
+        for file in root.glob("*/*/*/*/*.ts")
+        if file.stat().st_mtime < cutoff and not file.with_name(file.name + SIDECAR).exists()
+    ]
+    swept = []
+    for start in range(0, len(found), BATCH):
+        batch = {file.relative_to(root).as_posix(): file for file in found[start : start + BATCH]}
+        indexed = set(Segment.objects.filter(path__in=list(batch)).values_list("path", flat=True))
+        swept += [path for path in batch if path not in indexed]
+    remove_local_files(swept)
+    if swept:
+        logger.info("removed %d object files that the index no longer knows", len(swept))
+    return len(swept)
+
+
 def _evict(objects, limit: int | None = None) -> int:
     rows = list(objects.order_by("start").values_list("pk", "path")[:limit])
     remove_local_files([path for _, path in rows])
@@ -129,7 +154,8 @@ def _evict(objects, limit: int | None = None) -> int:
 
 
 class MediaKeeper:
-    """Runs recover (once it succeeds), upload and evict every VMS_SEGMENT_SECONDS, in a daemon thread."""
+    """Runs recover (once it succeeds), upload and evict every VMS_SEGMENT_SECONDS, and sweep now and then, in a
+    daemon thread. Only recover runs without a bucket: then retention runs where the recordings are."""
 
     def __init__(self) -> None:
         self.unreachable = False
@@ -138,7 +164,7 @@ class MediaKeeper:
         threading.Thread(target=self._run, name="media keeper", daemon=True).start()
 
     def _run(self) -> None:
-        recovered = False
+        recovered, swept = False, time.monotonic()
         while True:
             if not recovered:  # until PostgreSQL lets it finish
                 recovered = self._attempt(lambda: recover_objects(settings.VMS_RECORDINGS_ROOT))
@@ -146,6 +172,9 @@ class MediaKeeper:
                 self._attempt(partial(self._upload, bucket))
                 self._attempt(lambda: evict_objects(timezone.now()))  # during an outage too: the disk floor
                 self._attempt(self._report_backlog)
+                if time.monotonic() - swept > SWEEP_EVERY_S:
+                    swept = time.monotonic()
+                    self._attempt(lambda: sweep_orphans(settings.VMS_RECORDINGS_ROOT, time.time()))
             time.sleep(settings.VMS_SEGMENT_SECONDS)
 
     def _upload(self, bucket: storage.Bucket) -> None:

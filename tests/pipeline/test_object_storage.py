@@ -3,9 +3,11 @@ leave the disk after the hot window, play through the web by byte range from the
 an outage of the bucket and all go up after it; a worker killed mid-object leaves an object that recovery indexes."""
 
 import hashlib
+import os
 import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,7 +18,7 @@ from playback.exports import run_export
 from playback.models import Export, Segment
 from playback.playlists import object_parts
 from playback.recording.indexer import SIDECAR
-from playback.recording.keeper import MediaKeeper, evict_objects, recover_objects, upload_objects
+from playback.recording.keeper import MediaKeeper, evict_objects, recover_objects, sweep_orphans, upload_objects
 from playback.recording.recorder import RecordingObject
 from playback.retention import purge_recordings
 from playback.tasks import sweep_camera_folder_task
@@ -209,6 +211,28 @@ def test_a_deleted_camera_s_objects_leave_the_bucket(tenant_a, s3):
 
     keys = {item["Key"] for item in s3.client.list_objects_v2(Bucket=s3.bucket).get("Contents", [])}
     assert keys == {f"rec/{kept.path}"}, [o.path for o in gone]
+
+
+def test_object_files_the_index_no_longer_knows_are_swept_from_the_node(tenant_a, settings):
+    camera = CameraFactory(tenant=tenant_a)
+    root, old = settings.VMS_RECORDINGS_ROOT, time.time() - 2 * 3600
+
+    def object_file(name: str, age: float = old) -> Path:
+        file = root / f"tenant-a/{camera.slug}/2026-12-05/08/{name}.ts"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(b"\x47" * 188)
+        os.utime(file, (age, age))
+        return file
+
+    orphan = object_file("1")  # retention on another machine deleted its row
+    indexed = object_file("2")
+    SegmentFactory(camera=camera, path=indexed.relative_to(root).as_posix())
+    waiting = object_file("3")  # closed, its row kept for the index (PostgreSQL away): its sidecar is still there
+    waiting.with_name(waiting.name + SIDECAR).write_text("188 2.0\n")
+    young = object_file("4", age=time.time())
+
+    assert sweep_orphans(root, time.time()) == 1
+    assert [f.exists() for f in (orphan, indexed, waiting, young)] == [False, True, True, True]
 
 
 def uploaded_object(s3, camera, age: timedelta) -> Segment:
