@@ -16,7 +16,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 EXPORTS_FOLDER = ".exports"  # under the tenant's folder; no camera id starts with a dot
 PUBLISH_EVERY_S = 1.0
-READ_BLOCK = 1024 * 1024
 FFMPEG_TIMEOUT_S = 3600
 
 
@@ -150,34 +148,13 @@ class _Feeder:
         try:
             with self.process.stdin as stdin:
                 for piece in self.pieces:
-                    for block in _read(piece):
+                    for block in storage.read_range(piece.path, piece.offset, piece.size):
                         stdin.write(block)
         except BrokenPipeError:  # ffmpeg has what it needs (or failed, which it says itself)
             return
         except (OSError, storage.StorageUnavailable) as exc:
             self.error = exc
             self.process.kill()
-
-
-def _read(piece: Piece) -> Iterator[bytes]:
-    """The piece's bytes: from this machine's disk when it holds the object, else from the bucket."""
-    try:
-        data = paths.recordings_path(piece.path).open("rb")
-    except FileNotFoundError:
-        if (bucket := storage.bucket()) is None:
-            raise
-        read = bucket.get(piece.path, piece.offset, piece.offset + piece.size - 1)
-        try:
-            yield from read.chunks()
-        finally:
-            read.close()
-        return
-    with data:
-        data.seek(piece.offset)
-        left = piece.size
-        while left and (block := data.read(min(left, READ_BLOCK))):
-            left -= len(block)
-            yield block
 
 
 def _probe_duration(file: Path) -> float | None:

@@ -38,21 +38,9 @@ def latest_frame(camera: Camera) -> Path:
 def _part_bytes(part: Part) -> bytes | None:
     """The part's bytes from this machine's disk, else from the bucket; None where neither has them now."""
     try:
-        with (settings.VMS_RECORDINGS_ROOT / part.path).open("rb") as data:
-            data.seek(part.offset)
-            return data.read(part.size)
-    except FileNotFoundError:
-        bucket = storage.bucket()
-        if bucket is None:
-            return None
-    try:
-        read = bucket.get(part.path, part.offset, part.offset + part.size - 1)
+        return b"".join(storage.read_range(part.path, part.offset, part.size))
     except (FileNotFoundError, storage.StorageUnavailable):  # retention took it, or the bucket is away: keep the last
         return None
-    try:
-        return b"".join(read.chunks())
-    finally:
-        read.close()
 
 
 def write_first_frame(part: bytes, target: Path) -> None:

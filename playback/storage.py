@@ -188,6 +188,27 @@ class Bucket:
         )
 
 
+def read_range(relative: str, offset: int, size: int) -> Iterator[bytes]:
+    """`size` bytes at `offset` of a stored file (an object's parts): from this machine's disk when it holds the file,
+    else by one ranged GET from the bucket. FileNotFoundError when neither has it."""
+    try:
+        data = (settings.VMS_RECORDINGS_ROOT / relative).open("rb")
+    except FileNotFoundError:
+        if (found := bucket()) is None:
+            raise
+        read = found.get(relative, offset, offset + size - 1)
+        try:
+            yield from read.chunks()
+        finally:
+            read.close()
+        return
+    with data:
+        data.seek(offset)
+        while size and (block := data.read(min(size, MiB))):
+            size -= len(block)
+            yield block
+
+
 def bucket() -> Bucket | None:
     """The configured bucket, None when media stays on local disk only (VMS_STORAGE_URL empty)."""
     if not settings.VMS_STORAGE_URL:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -92,10 +93,15 @@ def _recovered_row(root: Path, sidecar: Path) -> SegmentRow | None:
     )  # fmt: skip
 
 
+def waiting_uploads() -> QuerySet[Segment]:
+    """This node's objects that are not in the bucket yet."""
+    return Segment.objects.filter(node=settings.VMS_NODE_NAME, uploaded_at__isnull=True)
+
+
 def upload_objects(bucket: storage.Bucket) -> int:
     """Upload this node's objects that are not in the bucket yet, oldest first; returns how many went up."""
     uploaded = 0
-    waiting = Segment.objects.filter(node=settings.VMS_NODE_NAME, uploaded_at__isnull=True).order_by("start")
+    waiting = waiting_uploads().order_by("start")
     while rows := list(waiting.values_list("pk", "path")[:BATCH]):
         for pk, path in rows:
             local = settings.VMS_RECORDINGS_ROOT / path
@@ -191,8 +197,7 @@ class MediaKeeper:
 
     @staticmethod
     def _report_backlog() -> None:
-        waiting = Segment.objects.filter(node=settings.VMS_NODE_NAME, uploaded_at__isnull=True).count()
-        report_upload_backlog(settings.VMS_NODE_NAME, waiting)
+        report_upload_backlog(settings.VMS_NODE_NAME, waiting_uploads().count())
 
     @staticmethod
     def _attempt(step) -> bool:

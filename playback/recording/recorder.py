@@ -212,11 +212,11 @@ class RecordingSession:
         now = time.time()
         if not 0 <= now - (self.anchor + end_s) <= DRIFT_S:
             self.anchor = now - end_s
-        self._index(self.staging / name, self.anchor + start_s, end_s - start_s)
+        self._add_part(self.staging / name, self.anchor + start_s, end_s - start_s)
         if self.parts == 1:
             self.status.set(Camera.Status.ONLINE, "recording", detail="")
 
-    def _index(self, finished: Path, start_ts: float, duration: float) -> None:
+    def _add_part(self, finished: Path, start_ts: float, duration: float) -> None:
         """Append a finished part to the object being filled, first closing it at a minute's end or a gap."""
         if self.filling is not None and not self.filling.takes(start_ts):
             self._close_object()
