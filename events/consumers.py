@@ -10,23 +10,20 @@ most REPLAY_LIMIT of those created within REPLAY_WINDOW), then {"type":"replay",
 them. An `after` that names no event of the tenant gets {"type":"error","detail":…} and close code 4404 (4400 when it
 cannot be an event id at all); the client connects again without it."""
 
-import asyncio
 import json
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db.models import Subquery
 from django.utils import timezone
-from rest_framework_simplejwt.exceptions import InvalidToken
 
 from tenants.api.errors import first_message
-from tenants.auth import principal_from_token
 from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
-from tenants.gate import MissingScope, TenantPrincipal
+from tenants.gate import TenantPrincipal
 from tenants.groups import tenant_group
+from tenants.sockets import TokenSocket
 
 from .api.serializers import EventQuerySerializer
 from .models import Event
@@ -41,14 +38,6 @@ REPLAY_WINDOW = timedelta(hours=1)
 REPLAY_OVERLAP_S = 30.0
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNKNOWN_AFTER = 4404
-
-
-@database_sync_to_async
-def _principal(raw_token: str) -> TenantPrincipal | None:
-    try:
-        return principal_from_token(raw_token).require(EVENTS_READ)
-    except (InvalidToken, MissingScope):
-        return None
 
 
 @database_sync_to_async
@@ -82,34 +71,32 @@ def _json_type(text: str) -> str | None:
     return message.get("type") if isinstance(message, dict) else None
 
 
-class EventsConsumer(AsyncJsonWebsocketConsumer):
+class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
     """Authenticates before accepting, joins `tenant.<id>`, replays what a resuming client missed, forwards that
     group's events (those matching the connection's filters)."""
 
     group: str | None = None
-    expiry: asyncio.Task | None = None
     reads_exports = False
     # Ids of replayed events whose live message may still come (dropped then), until `replayed_until`.
     replayed: set[str] | None = None
     replayed_until = 0.0
 
     async def connect(self) -> None:
-        query = parse_qs(self.scope["query_string"].decode())
-        token = query.get("token", [""])[0]
-        principal = await _principal(token) if token else None
+        query = self.query()
+        principal = await self.principal(EVENTS_READ)
         if principal is None:
             await self.close()  # before accept: the handshake is refused with HTTP 403
             return
         # An empty filter (`?zone=`) counts as absent, and a filter is checked as GET /v2/api/events checks it.
         given = EventQuerySerializer(data={key: value for key in FILTERS if (value := query.get(key, [""])[0])})
         if not given.is_valid():
-            await self._refuse(CLOSE_BAD_REQUEST, first_message(given.errors))
+            await self.refuse(CLOSE_BAD_REQUEST, first_message(given.errors))
             return
         filters = {key: given.validated_data.get(key) for key in FILTERS}
         self.camera_id, self.zone, self.severity = filters.values()
         after = query.get("after", [""])[0] or None
         if after is not None and (len(after) > Event._meta.pk.max_length or not storable(after)):
-            await self._refuse(CLOSE_BAD_REQUEST, "`after` is not an event id.")
+            await self.refuse(CLOSE_BAD_REQUEST, "`after` is not an event id.")
             return
         self.reads_exports = principal.has(PLAYBACK_READ)
         self.group = tenant_group(principal.tenant_id)
@@ -117,11 +104,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         # comes live; one committed before is in the replay, and its live message (if it still comes) is dropped.
         await self.channel_layer.group_add(self.group, self.channel_name)
         if after is not None and (found := await _events_after(principal, after, filters)) is None:
-            await self._refuse(CLOSE_UNKNOWN_AFTER, f"No event '{after}' in this tenant.")
+            await self.refuse(CLOSE_UNKNOWN_AFTER, f"No event '{after}' in this tenant.")
             return
-        await self.accept()
-        if principal.expires_at is not None:
-            self.expiry = asyncio.create_task(self._close_at(principal.expires_at))
+        await self.accept_until_expiry(principal)
         if after is not None:
             replay, complete = found
             for event in replay:
@@ -130,22 +115,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             self.replayed = {event["id"] for event in replay}
             self.replayed_until = time.monotonic() + REPLAY_OVERLAP_S
 
-    async def _refuse(self, code: int, detail: str) -> None:
-        """A bad filter or `after`: accepted only to say why (a browser sees no reason for a refused handshake), then
-        closed."""
-        await self.accept()
-        await self.send_json({"type": "error", "detail": detail})
-        await self.close(code=code)
-
-    async def _close_at(self, expires_at: int) -> None:
-        """Access ends with the token: the socket closes at its `exp` with 4401; the client reconnects with a new
-        token (one whose scopes or tenant may have changed)."""
-        await asyncio.sleep(expires_at - time.time())
-        await self.close(code=4401)
-
     async def disconnect(self, code: int) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
+        await super().disconnect(code)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "tenants",
     "cameras",
+    "live",
     "events",
     "playback",
 ]

@@ -1,5 +1,7 @@
-"""The recorder: ffmpeg copies a camera's RTSP stream (never re-encoding) into 2 s parts, gathered into objects of
-up to a minute that are indexed in PostgreSQL.
+"""The recorder: ffmpeg copies a camera's RTSP stream (never re-encoding video) into 2 s parts, gathered into objects
+of up to a minute that are indexed in PostgreSQL, and, from the same connection to the camera, into live's
+fragmented MP4 (live/feed.py), read from a pipe as it comes. The camera's audio, when it has one, goes into both
+(AAC as is; other codecs encoded to AAC), its codec probed once per recorder (probe.py).
 
 ffmpeg's segment muxer writes `seg-N.ts` into a private staging folder and prints one CSV line per finished part on
 stdout (`-segment_list pipe:1`). Each finished part is appended to the camera's current object,
@@ -17,6 +19,7 @@ copy (bench/recording.py).
 
 import ctypes
 import fcntl
+import logging
 import os
 import re
 import select
@@ -32,19 +35,26 @@ from pathlib import Path
 from django.conf import settings
 
 from cameras.models import Camera
+from cameras.pipeline.lease import client
 from cameras.pipeline.registry import ShouldStop
 from cameras.pipeline.status import set_status
 from cameras.pipeline.supervisor import report
 from cameras.rtsp import mask_credentials
+from live.feed import LiveWriter
 
 from .. import unindexed
 from ..paths import hour_folder, hour_parts
 from ..playlists import GAP_TOLERANCE
 from .indexer import SIDECAR, SegmentRow, attempt, segment_indexer
+from .probe import audio_codec
+
+logger = logging.getLogger(__name__)
 
 KIND = "record"
 MAX_RECONNECT_DELAY_S = 10
 DRIFT_S = 10  # re-anchor wall-clock time when the stream clock has drifted this far from it
+LIVE_FRAGMENT_US = 500_000
+LIVE_PIPE_BYTES = 1 << 20  # a whole key-frame fragment fits: ffmpeg never waits on live while we index a part
 SEGMENT_LINE = re.compile(r"^(seg-\d+\.ts),(-?[\d.]+),(-?[\d.]+)$")
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -56,18 +66,28 @@ def _die_with_parent() -> None:
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def ffmpeg_argv(rtsp_url: str, staging: Path, segment_seconds: float) -> list[str]:
-    """The recorder's ffmpeg command line: an argv list (never a shell string), stream copy only."""
+def ffmpeg_argv(rtsp_url: str, staging: Path, segment_seconds: float, live_fd: int, audio: str | None) -> list[str]:
+    """The recorder's ffmpeg command line: an argv list (never a shell string). Video is copied, never re-encoded;
+    so is AAC audio, and other audio (G.711…) is encoded to AAC, which MPEG-TS and MSE carry. The same input feeds
+    the 2 s parts and live's fragmented MP4 on `live_fd` (fragments of at most LIVE_FRAGMENT_US, one at each key
+    frame)."""
+    streams = ["-map", "0:v:0", "-c:v", "copy"]
+    if audio is not None:
+        streams += ["-map", "0:a:0", "-c:a", "copy" if audio == "aac" else "aac"]
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
         # Socket I/O timeout (µs). ffmpeg gives up on a camera gone silent about twice this after its last packet
         # (measured: 6.3 s at 3 s, 10.3 s at 5 s), so with the 5 s health debounce it is told offline within 15 s.
         "-rtsp_transport", "tcp", "-timeout", "3000000",
         "-i", rtsp_url,
-        "-map", "0:v:0", "-c", "copy",
+        *streams,
         "-f", "segment", "-segment_time", f"{segment_seconds:g}", "-segment_format", "mpegts",
         "-segment_list", "pipe:1", "-segment_list_type", "csv",
         str(staging / "seg-%d.ts"),
+        *streams,
+        "-f", "mp4", "-movflags", "empty_moov+default_base_moof+frag_keyframe",
+        "-frag_duration", str(LIVE_FRAGMENT_US), "-flush_packets", "1",
+        f"pipe:{live_fd}",
     ]  # fmt: skip
 
 
@@ -75,8 +95,11 @@ def run_recorder(camera: Camera, should_stop: ShouldStop) -> None:
     """Record the camera until should_stop(); reconnects with backoff while the stream is unreachable."""
     status = CameraStatus(camera)
     failures = 0
+    audio, probed = None, False
     while not should_stop():
-        session = RecordingSession(camera, status)
+        if not probed:
+            audio, probed = _probe_audio(camera)
+        session = RecordingSession(camera, status, audio)
         reason = session.run(should_stop)
         if should_stop():
             status.set(Camera.Status.OFFLINE, "recorder stopped")  # one try: the recorder ends here
@@ -86,6 +109,17 @@ def run_recorder(camera: Camera, should_stop: ShouldStop) -> None:
         deadline = time.monotonic() + min(2**failures, MAX_RECONNECT_DELAY_S)
         while time.monotonic() < deadline and not should_stop():
             time.sleep(0.2)
+
+
+def _probe_audio(camera: Camera) -> tuple[str | None, bool]:
+    """The camera's audio codec and whether the probe answered. Probed once per recorder (a second, short
+    connection to the camera), not at each reconnect, which would lengthen every recording gap; until a probe
+    answers, sessions record video only."""
+    try:
+        return audio_codec(camera.rtsp_url), True
+    except Exception as exc:
+        logger.warning("camera %s: audio probe failed (%s); recording video only for now", camera, exc)
+        return None, False
 
 
 class CameraStatus:
@@ -113,6 +147,31 @@ class CameraStatus:
         set_status(self.camera, status, reason)
         if detail is not None:
             report(self.camera, KIND, detail)
+
+
+class LiveOutput:
+    """ffmpeg's fragmented MP4 for live, read as it comes into the camera's live feed. Live never stops recording:
+    output it cannot parse ends live for this ffmpeg run (logged) and is read on unused, so ffmpeg never blocks."""
+
+    def __init__(self, fd: int, writer: LiveWriter) -> None:
+        self.fd = fd
+        self.writer: LiveWriter | None = writer
+        self.open = True
+
+    @property
+    def fds(self) -> list[int]:
+        return [self.fd] if self.open else []
+
+    def read(self) -> None:
+        chunk = os.read(self.fd, LIVE_PIPE_BYTES)
+        if not chunk:
+            self.open = False
+        elif self.writer is not None:
+            try:
+                self.writer.feed(chunk)
+            except ValueError as exc:
+                logger.warning("live feed %s stopped for this ffmpeg run: %s", self.writer.key, exc)
+                self.writer = None
 
 
 class LineReader:
@@ -148,9 +207,10 @@ def _decoded(lines: list[bytes]) -> list[str]:
 class RecordingSession:
     """One ffmpeg run: from connecting to the stream until it ends, stalls or the recorder is stopped."""
 
-    def __init__(self, camera: Camera, status: CameraStatus) -> None:
+    def __init__(self, camera: Camera, status: CameraStatus, audio: str | None) -> None:
         self.camera = camera
         self.status = status
+        self.audio = audio
         self.segment_seconds = settings.VMS_SEGMENT_SECONDS
         camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
         self.staging = camera_dir / ".incoming" / uuid.uuid4().hex
@@ -164,15 +224,23 @@ class RecordingSession:
         """Record until the stream ends or should_stop(); returns why it ended."""
         self.staging.mkdir(parents=True, exist_ok=True)
         self.anchor = time.time()
-        proc = subprocess.Popen(
-            ffmpeg_argv(self.camera.rtsp_url, self.staging, self.segment_seconds),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-        )  # fmt: skip
-        lines = LineReader(proc.stdout.fileno())
+        live_fd, live_out = os.pipe()
+        fcntl.fcntl(live_out, fcntl.F_SETPIPE_SZ, LIVE_PIPE_BYTES)
         try:
-            return self._follow(proc, lines, should_stop)
+            proc = subprocess.Popen(
+                ffmpeg_argv(self.camera.rtsp_url, self.staging, self.segment_seconds, live_out, self.audio),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(live_out,),
+                preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        finally:
+            os.close(live_out)
+        lines = LineReader(proc.stdout.fileno())
+        live = LiveOutput(live_fd, LiveWriter(client(), self.camera.pk))
+        try:
+            return self._follow(proc, lines, live, should_stop)
         finally:
             _terminate(proc)
+            os.close(live_fd)
             # ffmpeg closes its last segment on SIGTERM: index what it finished before exiting.
             for line in lines.rest():
                 self._handle(line)
@@ -181,13 +249,17 @@ class RecordingSession:
             segment_indexer.flush()
             shutil.rmtree(self.staging, ignore_errors=True)
 
-    def _follow(self, proc: subprocess.Popen, lines: LineReader, should_stop: ShouldStop) -> str:
+    def _follow(self, proc: subprocess.Popen, lines: LineReader, live: LiveOutput, should_stop: ShouldStop) -> str:
         last_progress = time.monotonic()
         while not should_stop():
             # Before the first segment ffmpeg also connects and probes the stream; after it, a segment is due
             # every segment_seconds, so three missed ones mean the stream stalled without closing.
             stall_s = max(15, 4 * self.segment_seconds) if not self.parts else 3 * self.segment_seconds + 2
-            batch = lines.read(timeout=self.segment_seconds)  # a segment's line usually comes first
+            # Woken by a part's line or a live fragment (several a second), whichever comes first.
+            ready = select.select([lines.fd, *live.fds], [], [], self.segment_seconds)[0]
+            if live.fd in ready:
+                live.read()
+            batch = lines.read(timeout=0) if lines.fd in ready else []
             if batch is None:
                 last = mask_credentials(self.output[-1])[:300] if self.output else "no output"
                 return f"stream ended (ffmpeg exit {proc.wait()}): {last}"

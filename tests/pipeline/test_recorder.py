@@ -28,11 +28,21 @@ def wait_for(predicate, timeout: float, step: float = 0.25):
 
 def test_argv_is_a_list_that_copies_and_keeps_the_url_one_argument():
     url = "rtsp://u:p@cam;rm -rf /:554/x y"
-    argv = ffmpeg_argv(url, Path("/tmp/staging"), 2.0)
+    argv = ffmpeg_argv(url, Path("/tmp/staging"), 2.0, 7, None)
     assert argv[argv.index("-i") + 1] == url
-    assert argv[argv.index("-c") + 1] == "copy"
     assert "-vf" not in argv and "-filter:v" not in argv
     assert argv[argv.index("-segment_time") + 1] == "2"
+    # Two outputs of the one input: the parts, and live's fragmented MP4 on the pipe; video copied into both.
+    assert argv.count("-c:v") == 2 and {argv[i + 1] for i, a in enumerate(argv) if a == "-c:v"} == {"copy"}
+    assert argv[-1] == "pipe:7" and "-map" in argv[argv.index("-segment_list") :]
+    assert "0:a:0" not in argv  # no audio track: video only, as before
+
+
+def test_audio_is_copied_when_aac_and_encoded_to_aac_otherwise():
+    for codec, expected in (("aac", "copy"), ("pcm_alaw", "aac"), ("pcm_mulaw", "aac")):
+        argv = ffmpeg_argv("rtsp://cam/x", Path("/tmp/staging"), 2.0, 7, codec)
+        assert argv.count("0:a:0") == 2
+        assert [argv[i + 1] for i, a in enumerate(argv) if a == "-c:a"] == [expected, expected]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,91 @@
+"""Live over WebSocket (MSE) from a real recorder: the recorder's own ffmpeg, on its one connection to the camera,
+feeds fragmented MP4 through Redis to every viewer."""
+
+import json
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+
+from live import feed, fmp4
+from vms.asgi import application
+
+from ..factories import CameraFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_consumer_connections():
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+async def connect(token: str, camera: str) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/v2/ws/live/{camera}?token={token}")
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def stream_start(viewer: WebsocketCommunicator) -> tuple[fmp4.InitSegment, bytes]:
+    """The init (checked against its announcement) and the first media segment a viewer gets."""
+    message = json.loads(await viewer.receive_from(timeout=20))
+    if message == {"type": "waiting"}:
+        message = json.loads(await viewer.receive_from(timeout=20))
+    assert message["type"] == "init"
+    init = fmp4.parse_init(await viewer.receive_from(timeout=5))
+    assert message["mime"] == init.mime == 'video/mp4; codecs="avc1.4d401f"'  # the demo clip: H.264 Main, level 3.1
+    return init, await viewer.receive_from(timeout=5)
+
+
+async def test_viewers_start_at_a_key_frame_and_share_one_feed(live_camera, start_recorder, make_token):
+    start_recorder(live_camera)
+    token = make_token(live_camera.tenant)
+    first = await connect(token, "cam-live")
+    init, segment = await stream_start(first)
+    video = init.video
+    assert fmp4.starts_with_key_frame(segment, video.id)
+    # Each segment follows the one before it, lasts at most 0.5 s (a new one at each key frame), and its prft says
+    # when the server had it: now, not a GOP ago.
+    end = fmp4.video_end_time(segment, video.id)
+    durations = []
+    for _ in range(8):
+        segment = await first.receive_from(timeout=5)
+        stamped, media_time = fmp4.producer_time(segment)
+        assert time.time() - stamped < 0.5
+        frames = [s for s in fmp4.samples(segment) if s.track_id == video.id]
+        assert frames[0].decode_time == end
+        end = media_time
+        assert end == frames[-1].decode_time + frames[-1].duration
+        durations.append((end - frames[0].decode_time) / video.timescale)
+    assert max(durations) <= 0.5 and min(durations) > 0
+
+    # A late viewer starts at the latest key frame, from the same feed (one Redis reader in this process).
+    late = await connect(token, "cam-live")
+    _, joined = await stream_start(late)
+    assert fmp4.starts_with_key_frame(joined, video.id)
+    assert time.time() - fmp4.producer_time(joined)[0] < 2.5  # the demo camera's GOP is 2 s
+    assert len(feed._feeds) == 1
+    assert await late.receive_from(timeout=5) == await first.receive_from(timeout=5)
+    for viewer in (first, late):
+        await viewer.disconnect()
+    assert feed._feeds == {}
+
+
+async def test_another_tenants_camera_is_not_found(live_camera, make_token):
+    other = await database_sync_to_async(TenantFactory)(id="tenant-b")
+    await database_sync_to_async(CameraFactory)(tenant=other, slug="cam-b")
+    viewer = await connect(make_token(live_camera.tenant), "cam-b")
+    assert json.loads(await viewer.receive_from()) == {"type": "error", "detail": "No camera 'cam-b' in this tenant."}
+    assert (await viewer.receive_output())["code"] == 4404
+
+
+async def test_a_token_without_cameras_read_is_refused(live_camera, make_token):
+    communicator = WebsocketCommunicator(
+        application, f"/v2/ws/live/cam-live?token={make_token(live_camera.tenant, scopes=['events:read'])}"
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
