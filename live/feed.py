@@ -65,10 +65,10 @@ class LiveWriter:
 
     def _publish(self, segment: bytes) -> None:
         video = self.init.video.id
-        keyframe = fmp4.starts_with_key_frame(segment, video)
+        keyframe, end = fmp4.video_span(segment, video)
         if not (keyframe or self.synced):
             return
-        stamped = fmp4.prft(video, time.time(), fmp4.video_end_time(segment, video)) + segment
+        stamped = fmp4.prft(video, time.time(), end) + segment
         fields = {"d": stamped, "i": self.init.data} if keyframe else {"d": stamped}
         try:
             with self.client.pipeline(transaction=False) as pipe:

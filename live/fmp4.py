@@ -217,17 +217,13 @@ def samples(segment: bytes) -> list[Sample]:
     return found
 
 
-def starts_with_key_frame(segment: bytes, video_track: int) -> bool:
-    """Whether the segment's first video sample is a sync sample: a decoder (and a late viewer) may start there."""
-    for track_id, _, _, runs, _ in _track_runs(segment):
+def video_span(segment: bytes, video_track: int) -> tuple[bool, int]:
+    """Whether the segment's first video sample is a sync sample (a decoder, and a late viewer, may start there), and
+    the video's decode time at the segment's end (its timescale)."""
+    for track_id, _, _, runs, end in _track_runs(segment):
         if track_id == video_track and runs:
-            return not runs[0][2] & NON_SYNC
-    return False
-
-
-def video_end_time(segment: bytes, video_track: int) -> int | None:
-    """The video track's decode time at the end of the segment (its timescale)."""
-    return next((end for track_id, _, _, _, end in _track_runs(segment) if track_id == video_track), None)
+            return not runs[0][2] & NON_SYNC, end
+    raise ValueError("media segment without video")
 
 
 def annexb(sample_data: bytes, nal_length_size: int) -> bytes:

@@ -1,5 +1,7 @@
-"""Shared fixtures: two tenants (A and B), tokens and API clients for each, real PostgreSQL and Redis, an S3 bucket."""
+"""Shared fixtures: two tenants (A and B), tokens and API clients for each, real PostgreSQL and Redis, an S3 bucket,
+the RTSP camera and a recorder on it in a thread of the test."""
 
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -10,8 +12,10 @@ import boto3
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
+from playback.recording.recorder import run_recorder
 from tenants.catalogue import SCOPES
 from tenants.models import Membership
 from tenants.tokens import issue_access_token
@@ -146,3 +150,42 @@ def s3(s3_server, settings, monkeypatch):
     s3_server.restore()  # after a test that left it cut off
     # moto keeps objects in memory: drop this test's.
     urlopen(Request(f"{s3_server.moto_endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+class RecorderThread:
+    """run_recorder in a background thread, stopped by stop() (which waits for it and its ffmpeg)."""
+
+    def __init__(self, camera) -> None:
+        self.stopping = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(camera,), daemon=True)
+        self.thread.start()
+
+    def _run(self, camera) -> None:
+        try:
+            run_recorder(camera, self.stopping.is_set)
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the recorder did not stop"
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.fixture
+def start_recorder():
+    recorders: list[RecorderThread] = []
+
+    def start(camera) -> RecorderThread:
+        recorders.append(RecorderThread(camera))
+        return recorders[-1]
+
+    yield start
+    for recorder in recorders:
+        if recorder.thread.is_alive():
+            recorder.stop()

@@ -46,7 +46,7 @@ from .. import unindexed
 from ..paths import hour_folder, hour_parts
 from ..playlists import GAP_TOLERANCE
 from .indexer import SIDECAR, SegmentRow, attempt, segment_indexer
-from .probe import audio_codec
+from .probe import ProbeFailed, audio_codec
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ def ffmpeg_argv(rtsp_url: str, staging: Path, segment_seconds: float, live_fd: i
     frame)."""
     streams = ["-map", "0:v:0", "-c:v", "copy"]
     if audio is not None:
-        streams += ["-map", "0:a:0", "-c:a", "copy" if audio == "aac" else "aac"]
+        # 32 kb/s: within what AAC allows at G.711's 8 kHz (ffmpeg's default asks for more and logs a warning).
+        streams += ["-map", "0:a:0", *(["-c:a", "copy"] if audio == "aac" else ["-c:a", "aac", "-b:a", "32k"])]
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
         # Socket I/O timeout (µs). ffmpeg gives up on a camera gone silent about twice this after its last packet
@@ -117,7 +118,7 @@ def _probe_audio(camera: Camera) -> tuple[str | None, bool]:
     answers, sessions record video only."""
     try:
         return audio_codec(camera.rtsp_url), True
-    except Exception as exc:
+    except ProbeFailed as exc:
         logger.warning("camera %s: audio probe failed (%s); recording video only for now", camera, exc)
         return None, False
 

@@ -45,10 +45,10 @@ def test_segments_cut_at_half_a_second_and_at_each_key_frame(live_mp4):
     for segment in segments:
         first = fmp4.samples(segment)[0]
         assert first.decode_time == time
-        time = fmp4.video_end_time(segment, video.id)
+        keyframe, time = fmp4.video_span(segment, video.id)
         assert 0 < (time - first.decode_time) / video.timescale <= 0.5
-        assert fmp4.starts_with_key_frame(segment, video.id) == first.sync
-    assert sum(fmp4.starts_with_key_frame(s, video.id) for s in segments) == 10
+        assert keyframe == first.sync
+    assert sum(fmp4.video_span(s, video.id)[0] for s in segments) == 10
 
 
 def test_annexb_and_producer_time(live_mp4):
