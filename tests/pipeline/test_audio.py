@@ -11,6 +11,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from cameras.pipeline.lease import client
+from live import fmp4
+from live.feed import stream_key
 from playback.exports import export_folder, run_export
 from playback.models import Export, ExportFile, Segment
 from playback.recording.probe import ProbeFailed, audio_codec
@@ -91,6 +94,19 @@ def test_audio_codec_raises_when_the_camera_is_unreachable_without_telling_the_p
     assert "s3cret" not in str(failed.value)
 
 
+def check_live_audio(camera_pk: int, audio: str) -> None:
+    """Live carries the audio too: the feed's init has an AAC track, and its segments have audio samples."""
+    entries = client().xrange(stream_key(camera_pk))
+    init = fmp4.parse_init(next(fields[b"i"] for _, fields in entries if b"i" in fields))
+    sound = [track for track in init.tracks if track.kind == "audio"]
+    tracks = {sample.track_id for _, fields in entries for sample in fmp4.samples(fields[b"d"])}
+    if audio == "none":
+        assert (init.mime, tracks) == ('video/mp4; codecs="avc1.4d401f"', {init.video.id})
+    else:
+        assert init.mime == 'video/mp4; codecs="avc1.4d401f,mp4a.40.2"'
+        assert tracks == {init.video.id, sound[0].id} and sound[0].timescale == RECORDED_RATE[audio]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_records_and_exports_the_audio_as_aac(demo_cameras, start_recorder):
     """The three cameras record at once (one wait for all), and one export has a file of each."""
@@ -101,6 +117,8 @@ def test_records_and_exports_the_audio_as_aac(demo_cameras, start_recorder):
     }
     recorders = [start_recorder(camera) for camera in cameras.values()]
     wait_for(lambda: all(Segment.objects.filter(camera=camera).exists() for camera in cameras.values()), timeout=30)
+    for audio, camera in cameras.items():
+        check_live_audio(camera.pk, audio)
     for recorder in recorders:
         recorder.stop()
 
