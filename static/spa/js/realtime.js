@@ -40,6 +40,22 @@ async function tokenReady() {
   return (await refreshSession()) || Boolean(session.current());
 }
 
+/**
+ * The ws(s):// URL of this site's socket `path` with the access token (renewed first when due) and the non-empty
+ * `params`; null when the session cannot go on (the user is then signed out). Rejects when the server cannot be
+ * reached to renew the token.
+ */
+export async function socketUrl(path, params = {}) {
+  if (!(await tokenReady())) {
+    signOut(EXPIRED);
+    return null;
+  }
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const query = new URLSearchParams({ token: session.token });
+  for (const [key, value] of Object.entries(params)) if (value) query.set(key, value);
+  return `${scheme}://${window.location.host}${path}?${query}`;
+}
+
 function subscribe(onMessage, onState, params = () => ({})) {
   let socket = null;
   let closed = false;
@@ -54,22 +70,15 @@ function subscribe(onMessage, onState, params = () => ({})) {
 
   async function connect() {
     onState("connecting");
-    let ready;
+    let url;
     try {
-      ready = await tokenReady();
+      url = await socketUrl("/v2/ws/events", params());
     } catch {
       if (!closed) reconnectLater(); // the server cannot be reached: the session goes on
       return;
     }
-    if (closed) return;
-    if (!ready) {
-      signOut(EXPIRED);
-      return;
-    }
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const query = new URLSearchParams({ token: session.token });
-    for (const [key, value] of Object.entries(params())) if (value) query.set(key, value);
-    socket = new WebSocket(`${scheme}://${window.location.host}/v2/ws/events?${query}`);
+    if (closed || !url) return;
+    socket = new WebSocket(url);
     socket.addEventListener("open", () => {
       retry = 1000;
       onState("live");

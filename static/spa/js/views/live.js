@@ -1,41 +1,38 @@
 // Live view: a grid of the tenant's cameras (1/4/9/16 a page) and one camera enlarged (#/live/<id>), each playing
-// the camera's live playlist (a sliding window of its newest segments) through hls.js. A tile streams only while it
-// is on screen: off screen, or in a hidden tab, its player is destroyed and the video emptied.
+// the camera live (livestream.js: MSE over a WebSocket, else HLS), with a badge that says which. A tile streams only
+// while it is on screen: off screen, or in a hidden tab, its player is stopped and the video emptied.
 import { api } from "../api.js";
+import { playLive } from "../livestream.js";
 import { aimLayer, drawAim, fitOverlay, hasAim } from "../overlay.js";
-import { playHls } from "../player.js";
 import { subscribeEvents } from "../realtime.js";
 import { cameraSelect, emptyState, errorState, formatTime, h, loading, statusPill } from "../ui.js";
 
 const LAYOUTS = [1, 4, 9, 16];
 const LAYOUT_KEY = "vms_v2_live_layout";
-// A stream that failed (a camera not streaming yet, a token in its URL that expired) starts again after this.
-const RETRY_MS = 10000;
 // How often the tiles' "time ago" and status pills are brought up to date.
 const REFRESH_MS = 15000;
 
-const liveUrl = (id) => `/v2/hls/${encodeURIComponent(id)}/live.m3u8`;
-
-/** Plays the camera's live playlist, starting again after a failure; returns stop(), which also empties the video. */
-function liveStream(video, cameraId, notice) {
-  let stopPlayer = () => {};
-  let timer = null;
-  const start = () => {
-    stopPlayer = playHls(video, liveUrl(cameraId), {
-      onError: (message) => {
-        notice.textContent = message;
-        notice.hidden = false;
-        timer = setTimeout(start, RETRY_MS);
-      },
-    });
-  };
-  start();
+/** Plays the camera live, showing the mode on `badge` and why there is no picture on `notice`; returns stop(). */
+function liveStream(video, cameraId, notice, badge) {
+  const stop = playLive(video, cameraId, {
+    onMode: (mode) => {
+      badge.textContent = mode;
+      badge.hidden = false;
+    },
+    onNotice: (message, { error = false } = {}) => {
+      notice.textContent = message;
+      notice.classList.toggle("notice-error", error);
+      notice.hidden = false;
+    },
+  });
   return () => {
-    clearTimeout(timer);
-    stopPlayer();
-    video.removeAttribute("src");
-    video.load();
+    stop();
+    badge.hidden = true;
   };
+}
+
+function modeBadge() {
+  return h("span", { class: "live-mode", hidden: true, title: "How the live video reaches this screen" });
 }
 
 function liveVideo(className) {
@@ -62,6 +59,7 @@ function cameraStatus(camera) {
 function cameraTile(camera) {
   const video = liveVideo("tile-video");
   const notice = h("p", { class: "tile-notice" }, camera.enabled ? "Waiting for video…" : "Camera disabled");
+  const badge = modeBadge();
   video.addEventListener("playing", () => {
     notice.hidden = true;
   });
@@ -75,6 +73,7 @@ function cameraTile(camera) {
       { class: "tile-screen", href: `#/live/${encodeURIComponent(camera.id)}`, title: `Enlarge ${camera.name}` },
       video,
       notice,
+      badge,
     ),
     h("div", { class: "tile-info" }, h("strong", { class: "tile-name" }, camera.name), pill, lastEvent),
   );
@@ -98,7 +97,7 @@ function cameraTile(camera) {
   /** Streams while the tile is on screen in a visible tab, and not otherwise. */
   tile.sync = () => {
     const wanted = tile.visible && !document.hidden && tile.camera.enabled;
-    if (wanted && !tile.stop) tile.stop = liveStream(video, camera.id, notice);
+    if (wanted && !tile.stop) tile.stop = liveStream(video, camera.id, notice, badge);
     if (!wanted && tile.stop) {
       tile.stop();
       tile.stop = null;
@@ -242,7 +241,11 @@ function renderGrid(root, params) {
   };
 }
 
-/** One camera, large (with its zones, masks and lines over the picture), a choice of camera, a way back to the grid. */
+/**
+ * One camera, large (with its zones, masks and lines over the picture; muted like every live picture, with the
+ * video's controls to turn the sound on), a choice of camera, a way back to the grid. An id that is not among the
+ * tenant's cameras is still asked for: the server refuses it, and the refusal is shown.
+ */
 function renderSingle(root, cameraId) {
   const body = h("div", { class: "card" }, loading());
   root.append(
@@ -260,18 +263,20 @@ function renderSingle(root, cameraId) {
         body.replaceChildren(emptyState("No cameras yet", "Add a camera on the Cameras page first."));
         return;
       }
-      const camera = cameras.find((c) => c.id === cameraId) || cameras[0];
-      const select = cameraSelect(cameras, { selected: camera.id });
+      const camera = cameras.find((c) => c.id === cameraId);
+      const select = cameraSelect(cameras, { selected: cameraId });
+      if (!camera) select.selectedIndex = -1;
       select.addEventListener("change", () => {
         window.location.hash = `#/live/${encodeURIComponent(select.value)}`;
       });
       const video = liveVideo("video");
       video.controls = true;
       const notice = h("p", { class: "notice" }, "Waiting for video… Live video appears while the camera records.");
+      const badge = modeBadge();
       video.addEventListener("playing", () => {
         notice.hidden = true;
       });
-      const layer = hasAim(camera) && aimLayer();
+      const layer = camera && hasAim(camera) && aimLayer();
       const unfit = layer ? fitOverlay(layer, video) : () => {};
       if (layer) drawAim(layer, camera);
       const showZones =
@@ -282,14 +287,14 @@ function renderSingle(root, cameraId) {
           h("input", { type: "checkbox", name: "zones", checked: true, onchange: (event) => (layer.hidden = !event.target.checked) }),
           "Zones",
         );
-      const stopStream = liveStream(video, camera.id, notice);
+      const stopStream = liveStream(video, cameraId, notice, badge);
       stop = () => {
         unfit();
         stopStream();
       };
       body.replaceChildren(
-        h("div", { class: "toolbar" }, select, statusPill(cameraStatus(camera)), showZones),
-        h("div", { class: "player" }, video, layer, notice),
+        h("div", { class: "toolbar" }, select, camera && statusPill(cameraStatus(camera)), showZones),
+        h("div", { class: "player" }, video, layer, notice, badge),
       );
     } catch (err) {
       if (err.status !== 401) body.replaceChildren(errorState(err, load));
