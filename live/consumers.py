@@ -33,6 +33,9 @@ def camera_pk(principal: TenantPrincipal, camera: str) -> int | None:
 
 
 class LiveConsumer(TokenSocket, AsyncWebsocketConsumer):
+    # No channel layer: the video comes from the feed, and a layer's channel would hold a Redis connection blocked in
+    # BLPOP per viewer for nothing.
+    channel_layer_alias = None
     pump: asyncio.Task | None = None
 
     async def connect(self) -> None:
