@@ -1,11 +1,14 @@
 """A camera's live feed: fragmented MP4 from its recorder's ffmpeg, through a Redis stream, to every viewer on every web
 process, without a second connection to the camera.
 
-Writer (the recorder, live/recorder side): `LiveWriter.feed()` takes ffmpeg's fMP4 output in any chunks, stamps each
-media segment with a `prft` (when the server had it) and appends it to the stream `<prefix>:live:<camera pk>`. A
-segment that starts on a key frame also carries the init segment, and trims the stream to the previous key frame, so
-the stream holds at most two GOPs: a viewer that joins starts at the latest key frame, with the init it needs, and
-never waits for another. The stream expires a few seconds after its recorder stops.
+Writer (in the recorder): `LiveWriter.feed()` takes ffmpeg's fMP4 output in any chunks, stamps each media segment
+with a `prft` (when the server had it) and appends it to the stream `<prefix>:live:<camera pk>`. A segment that
+starts on a key frame also carries the init segment, and trims the stream to the previous key frame, so the stream
+holds at most two GOPs. Most cameras have no viewer most of the time, so only key-frame segments are published
+until one has: a web process with viewers of the camera keeps `<prefix>:live:<camera pk>:viewers` alive, and the
+recorder reads it with each key frame (in the same round trip). A viewer that joins gets the latest key frame at
+once (a picture), and the full stream from the next key frame on. The stream expires a few seconds after its
+recorder stops.
 
 Reader (a web process): `watch(camera pk)` is one Redis reader per camera per process, whatever the number of viewers
 there; each viewer gets the init, the segments from the latest key frame, then each new one. A viewer whose socket
@@ -28,12 +31,17 @@ from . import fmp4
 logger = logging.getLogger(__name__)
 
 TTL_MS = 10_000  # a stopped recorder's feed is gone after this: viewers see "waiting" rather than a frozen picture
-READ_BLOCK_MS = 5_000
+VIEWERS_TTL_MS = 10_000  # a web process's mark that it has viewers of a camera; renewed every READ_BLOCK_MS
+READ_BLOCK_MS = 3_000
 QUEUED_MAX = 64  # segments waiting for a viewer's socket (~30 s at 0.5 s): more means it cannot keep up
 
 
 def stream_key(camera_pk: int) -> str:
     return f"{settings.VMS_REDIS_PREFIX}:live:{camera_pk}"
+
+
+def viewers_key(camera_pk: int) -> str:
+    return f"{stream_key(camera_pk)}:viewers"
 
 
 class LiveWriter:
@@ -43,12 +51,14 @@ class LiveWriter:
     def __init__(self, client: redis.Redis, camera_pk: int) -> None:
         self.client = client
         self.key = stream_key(camera_pk)
+        self.viewers_key = viewers_key(camera_pk)
         self.boxes = fmp4.BoxReader()
         self.ftyp = b""
         self.init: fmp4.InitSegment | None = None
         self.moof: bytes | None = None
         self.last_key_id: bytes | None = None
         self.synced = False  # the stream has this run's latest key frame: plain segments may follow it
+        self.watched = False  # some web process had viewers at the latest key frame
         self.failed = False
 
     def feed(self, chunk: bytes) -> None:
@@ -66,7 +76,7 @@ class LiveWriter:
     def _publish(self, segment: bytes) -> None:
         video = self.init.video.id
         keyframe, end = fmp4.video_span(segment, video)
-        if not (keyframe or self.synced):
+        if not (keyframe or (self.synced and self.watched)):
             return
         stamped = fmp4.prft(video, time.time(), end) + segment
         fields = {"d": stamped, "i": self.init.data} if keyframe else {"d": stamped}
@@ -74,14 +84,16 @@ class LiveWriter:
             with self.client.pipeline(transaction=False) as pipe:
                 pipe.xadd(self.key, fields, minid=self.last_key_id if keyframe else None, approximate=False)
                 pipe.pexpire(self.key, TTL_MS)
-                entry_id, _ = pipe.execute()
+                if keyframe:
+                    pipe.exists(self.viewers_key)
+                entry_id, *_, watched = pipe.execute()
         except redis.RedisError:
             if not self.failed:
                 logger.warning("live feed %s: Redis refused a segment; live resumes at a key frame", self.key)
             self.failed, self.synced = True, False
             return
         if keyframe:
-            self.last_key_id = entry_id
+            self.last_key_id, self.watched = entry_id, bool(watched)
         self.failed, self.synced = False, True
 
 
@@ -128,14 +140,17 @@ class _Feed:
 
     def __init__(self, camera_pk: int) -> None:
         self.key = stream_key(camera_pk)
+        self.viewers_key = viewers_key(camera_pk)
         self.client = redis.asyncio.from_url(settings.REDIS_URL)
         self.watchers: set[Watcher] = set()
         self.gop: list[tuple[bytes, bytes | None]] = []
         self.last_id = b"0-0"
+        self.marked_until = 0.0
         self.task: asyncio.Task | None = None
 
     async def start(self) -> None:
         try:
+            await self._mark_viewed()
             self._take(await self.client.xrange(self.key))
         except redis.RedisError:
             logger.warning("live feed %s: Redis unreachable, retrying", self.key)
@@ -155,12 +170,19 @@ class _Feed:
     async def _follow(self) -> None:
         while True:
             try:
+                await self._mark_viewed()
                 found = await self.client.xread({self.key: self.last_id}, block=READ_BLOCK_MS)
             except redis.RedisError:
                 await asyncio.sleep(1)
                 continue
             for _, entries in found:
                 self._take(entries)
+
+    async def _mark_viewed(self) -> None:
+        """Tell the recorder this process has viewers, so it publishes every segment (not only key frames)."""
+        if time.monotonic() >= self.marked_until:
+            await self.client.set(self.viewers_key, 1, px=VIEWERS_TTL_MS)
+            self.marked_until = time.monotonic() + READ_BLOCK_MS / 1000
 
     def _take(self, entries: list) -> None:
         for entry_id, fields in entries:

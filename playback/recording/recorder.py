@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 KIND = "record"
 MAX_RECONNECT_DELAY_S = 10
 DRIFT_S = 10  # re-anchor wall-clock time when the stream clock has drifted this far from it
-LIVE_FRAGMENT_US = 500_000
+LIVE_FRAGMENT_US = 200_000
 LIVE_PIPE_BYTES = 1 << 20  # a whole key-frame fragment fits: ffmpeg never waits on live while we index a part
 SEGMENT_LINE = re.compile(r"^(seg-\d+\.ts),(-?[\d.]+),(-?[\d.]+)$")
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -69,8 +69,8 @@ def _die_with_parent() -> None:
 def ffmpeg_argv(rtsp_url: str, staging: Path, segment_seconds: float, live_fd: int, audio: str | None) -> list[str]:
     """The recorder's ffmpeg command line: an argv list (never a shell string). Video is copied, never re-encoded;
     so is AAC audio, and other audio (G.711…) is encoded to AAC, which MPEG-TS and MSE carry. The same input feeds
-    the 2 s parts and live's fragmented MP4 on `live_fd` (fragments of at most LIVE_FRAGMENT_US, one at each key
-    frame)."""
+    the 2 s parts and live's fragmented MP4 on `live_fd`: a fragment closes at the first frame that makes it
+    LIVE_FRAGMENT_US long, and at each key frame."""
     streams = ["-map", "0:v:0", "-c:v", "copy"]
     if audio is not None:
         # 32 kb/s: within what AAC allows at G.711's 8 kHz (ffmpeg's default asks for more and logs a warning).
