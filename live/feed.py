@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ class LiveWriter:
         self.synced = False  # the stream has this run's latest key frame: plain segments may follow it
         self.watched = False  # some web process had viewers at the latest key frame
         self.failed = False
+        self.session = uuid.uuid4().hex.encode()  # this ffmpeg run's: its init may be byte for byte the last run's
 
     def feed(self, chunk: bytes) -> None:
         for kind, box in self.boxes.feed(chunk):
@@ -79,7 +81,7 @@ class LiveWriter:
         if not (keyframe or (self.synced and self.watched)):
             return
         stamped = fmp4.prft(video, time.time(), end) + segment
-        fields = {"d": stamped, "i": self.init.data} if keyframe else {"d": stamped}
+        fields = {"d": stamped, "i": self.init.data, "s": self.session} if keyframe else {"d": stamped}
         try:
             with self.client.pipeline(transaction=False) as pipe:
                 pipe.xadd(self.key, fields, minid=self.last_key_id if keyframe else None, approximate=False)
@@ -109,11 +111,11 @@ class Watcher:
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Entry] = asyncio.Queue()
-        self.init: bytes | None = None
+        self.session: bytes | None = None
         self.skipping = True  # until a key frame: a decoder starts there
 
-    def offer(self, data: bytes, init: bytes | None) -> None:
-        """A segment from the stream (`init` is set on key frames)."""
+    def offer(self, data: bytes, init: bytes | None, session: bytes | None) -> None:
+        """A segment from the stream (`init` and the recorder's `session` are set on key frames)."""
         if init is None and self.skipping:
             return
         if self.queue.qsize() >= QUEUED_MAX:
@@ -122,9 +124,9 @@ class Watcher:
             self.skipping = True
             if init is None:
                 return
-        if init is not None and init != self.init:
+        if init is not None and session != self.session:  # a new ffmpeg run: its media times start anew
             self.queue.put_nowait(Entry("init", init))
-            self.init = init
+            self.session = session
         self.queue.put_nowait(Entry("media", data, keyframe=init is not None))
         self.skipping = False
 
@@ -141,9 +143,10 @@ class _Feed:
     def __init__(self, camera_pk: int) -> None:
         self.key = stream_key(camera_pk)
         self.viewers_key = viewers_key(camera_pk)
-        self.client = redis.asyncio.from_url(settings.REDIS_URL)
+        # A read waits up to READ_BLOCK_MS for a segment: the socket's timeout must outlast it.
+        self.client = redis.asyncio.from_url(settings.REDIS_URL, socket_timeout=READ_BLOCK_MS / 1000 + 5)
         self.watchers: set[Watcher] = set()
-        self.gop: list[tuple[bytes, bytes | None]] = []
+        self.gop: list[tuple[bytes, bytes | None, bytes | None]] = []
         self.last_id = b"0-0"
         self.marked_until = 0.0
         self.task: asyncio.Task | None = None
@@ -164,14 +167,16 @@ class _Feed:
 
     def join(self, watcher: Watcher) -> None:
         self.watchers.add(watcher)
-        for data, init in self.gop:
-            watcher.offer(data, init)
+        for entry in self.gop:
+            watcher.offer(*entry)
 
     async def _follow(self) -> None:
         while True:
             try:
                 await self._mark_viewed()
-                found = await self.client.xread({self.key: self.last_id}, block=READ_BLOCK_MS)
+                # Woken in time for the next mark, whether or not segments come (an unwatched camera's are rare).
+                block_ms = max(1, int((self.marked_until - time.monotonic()) * 1000))
+                found = await self.client.xread({self.key: self.last_id}, block=block_ms)
             except redis.RedisError:
                 await asyncio.sleep(1)
                 continue
@@ -187,13 +192,13 @@ class _Feed:
     def _take(self, entries: list) -> None:
         for entry_id, fields in entries:
             self.last_id = entry_id
-            data, init = fields[b"d"], fields.get(b"i")
-            if init is not None:
+            entry = fields[b"d"], fields.get(b"i"), fields.get(b"s")
+            if entry[1] is not None:
                 self.gop = []
-            if init is not None or self.gop:
-                self.gop.append((data, init))
+            if entry[1] is not None or self.gop:
+                self.gop.append(entry)
             for watcher in self.watchers:
-                watcher.offer(data, init)
+                watcher.offer(*entry)
 
 
 _feeds: dict[int, _Feed] = {}

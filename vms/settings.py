@@ -345,7 +345,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # aioice and aiortc log every ICE check and DTLS step of a WebRTC viewer at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("django.db.backends", "aioice", "aiortc")},
 }
 # Celery workers (where the pipelines run) keep the root handler above, and so its filter, instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -16,6 +16,7 @@ urlpatterns = [
     path("v2/api/", include("tenants.api.urls")),
     path("v2/api/", include("cameras.api.urls")),
     path("v2/api/", include("events.api.urls")),
+    path("v2/api/", include("live.urls")),
     path("v2/api/playback/", include("playback.api.urls")),
     path("v2/api/", include("playback.api.export_urls")),
     path("v2/hls/", include("playback.urls")),

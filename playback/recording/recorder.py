@@ -54,7 +54,8 @@ KIND = "record"
 MAX_RECONNECT_DELAY_S = 10
 DRIFT_S = 10  # re-anchor wall-clock time when the stream clock has drifted this far from it
 LIVE_FRAGMENT_US = 200_000
-LIVE_PIPE_BYTES = 1 << 20  # a whole key-frame fragment fits: ffmpeg never waits on live while we index a part
+LIVE_PIPE_BYTES = 1 << 20  # ffmpeg never waits on live while we index a part, or for an unwatched camera's read
+UNWATCHED_READ_S = 1.0
 SEGMENT_LINE = re.compile(r"^(seg-\d+\.ts),(-?[\d.]+),(-?[\d.]+)$")
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -156,6 +157,7 @@ class LiveOutput:
 
     def __init__(self, fd: int, writer: LiveWriter) -> None:
         self.fd = fd
+        os.set_blocking(fd, False)
         self.writer: LiveWriter | None = writer
         self.open = True
 
@@ -163,8 +165,18 @@ class LiveOutput:
     def fds(self) -> list[int]:
         return [self.fd] if self.open else []
 
+    @property
+    def watched(self) -> bool:
+        return self.writer is not None and self.writer.watched
+
     def read(self) -> None:
-        chunk = os.read(self.fd, LIVE_PIPE_BYTES)
+        """What ffmpeg has written so far (maybe nothing)."""
+        if not self.open:
+            return
+        try:
+            chunk = os.read(self.fd, LIVE_PIPE_BYTES)
+        except BlockingIOError:
+            return
         if not chunk:
             self.open = False
         elif self.writer is not None:
@@ -256,9 +268,12 @@ class RecordingSession:
             # Before the first segment ffmpeg also connects and probes the stream; after it, a segment is due
             # every segment_seconds, so three missed ones mean the stream stalled without closing.
             stall_s = max(15, 4 * self.segment_seconds) if not self.parts else 3 * self.segment_seconds + 2
-            # Woken by a part's line or a live fragment (several a second), whichever comes first.
-            ready = select.select([lines.fd, *live.fds], [], [], self.segment_seconds)[0]
-            if live.fd in ready:
+            # Woken by a part's line, or by each live fragment while the camera has viewers (live latency); an
+            # unwatched camera's fragments are read in one go a second, for the key frames it publishes.
+            live_fds = live.fds if live.watched else []
+            timeout = self.segment_seconds if live_fds else UNWATCHED_READ_S
+            ready = select.select([lines.fd, *live_fds], [], [], timeout)[0]
+            if live.fd in ready or not live_fds:
                 live.read()
             batch = lines.read(timeout=0) if lines.fd in ready else []
             if batch is None:
