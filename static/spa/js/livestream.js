@@ -54,7 +54,10 @@ function mediaSourcePlayer(MediaSourceType, video, mime, onFailure) {
       startAt = Math.max(buffered.start(0), end - LIVE_EDGE_S);
       video.currentTime = startAt;
       video.play().catch(() => {}); // muted autoplay is allowed; a refusal leaves the play button
-    } else if (!video.paused && end - video.currentTime > MAX_LAG_S) {
+    } else if (!video.paused && (end - video.currentTime > MAX_LAG_S || video.currentTime < buffered.start(buffered.length - 1))) {
+      // Too far behind, or held before a gap: a new viewer's first picture is the camera's latest key frame, and its
+      // full stream comes from the next one on (live/feed.py), so playing on from the gap's far side would keep the
+      // whole wait as delay.
       video.currentTime = end - LIVE_EDGE_S;
     }
     const oldest = Math.max(video.currentTime, end - KEEP_S) - KEEP_S;
