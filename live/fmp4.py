@@ -19,14 +19,23 @@ DATA_OFFSET, FIRST_SAMPLE_FLAGS, SAMPLE_DURATION, SAMPLE_SIZE, SAMPLE_FLAGS, SAM
 NON_SYNC = 0x10000  # sample_is_non_sync_sample in a sample's flags
 
 
+def _header(data: bytes, at: int, end: int) -> tuple[bytes, int, int] | None:
+    """(type, header length, size) of the box at data[at:end]; None while its header is incomplete."""
+    if end - at < 8:
+        return None
+    size, kind = struct.unpack_from(">I4s", data, at)
+    if size != 1:
+        return kind, 8, size
+    if end - at < 16:
+        return None
+    return kind, 16, struct.unpack_from(">Q", data, at + 8)[0]  # a 64-bit size follows the type
+
+
 def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, box end) of each box in data[start:end]."""
     end = len(data) if end is None else end
-    while start + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, start)
-        header = 8
-        if size == 1:
-            size, header = struct.unpack_from(">Q", data, start + 8)[0], 16
+    while (found := _header(data, start, end)) is not None:
+        kind, header, size = found
         if size < header or start + size > end:
             raise ValueError(f"truncated {kind!r} box")
         yield kind, start + header, start + size
@@ -262,13 +271,9 @@ class BoxReader:
     def feed(self, chunk: bytes) -> list[tuple[bytes, bytes]]:
         self.buffer += chunk
         done, at = [], 0
-        while len(self.buffer) - at >= 8:
-            size, kind = struct.unpack_from(">I4s", self.buffer, at)
-            if size == 1:
-                if len(self.buffer) - at < 16:
-                    break
-                size = struct.unpack_from(">Q", self.buffer, at + 8)[0]
-            if size < 8:
+        while (found := _header(self.buffer, at, len(self.buffer))) is not None:
+            kind, header, size = found
+            if size < header:
                 raise ValueError(f"bad {kind!r} box size {size}")
             if len(self.buffer) - at < size:
                 break

@@ -6,13 +6,13 @@ import pytest
 
 from live import fmp4
 
-DEMO = "../shared/media/demo-street.mp4"
+from ..shared import DEMO_CLIP
 
 
 @pytest.fixture(scope="module")
 def live_mp4() -> bytes:
     argv = [
-        "ffmpeg", "-nostdin", "-loglevel", "error", "-i", DEMO, "-map", "0:v:0", "-c", "copy",
+        "ffmpeg", "-nostdin", "-loglevel", "error", "-i", DEMO_CLIP, "-map", "0:v:0", "-c", "copy",
         "-f", "mp4", "-movflags", "empty_moov+default_base_moof+frag_keyframe", "-frag_duration", "500000", "pipe:1",
     ]  # fmt: skip
     return subprocess.run(argv, check=True, capture_output=True, timeout=30).stdout
