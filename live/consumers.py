@@ -3,7 +3,8 @@ Source Extensions, copied from the camera (never re-encoded) by its recorder and
 
 Messages, in order: {"type":"waiting"} when the camera is not streaming yet; {"type":"init","mime":<MIME type with
 codecs, for MediaSource.isTypeSupported and addSourceBuffer>} followed by one binary message, the init segment;
-then binary media segments (prft + moof + mdat, at most 0.5 s each), the first starting at the latest key frame.
+then binary media segments (prft + moof + mdat, 0.2 s each), the first the latest key frame (a watched camera's
+full stream follows from its next one: feed.py).
 A new init (the same two messages) comes whenever the camera's stream restarts: the client resets its
 SourceBuffer. Another tenant's camera, or none, is {"type":"error"} and close code 4404; the socket closes with
 4401 when the token expires (tenants/sockets.py).

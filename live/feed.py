@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 TTL_MS = 10_000  # a stopped recorder's feed is gone after this: viewers see "waiting" rather than a frozen picture
 VIEWERS_TTL_MS = 10_000  # a web process's mark that it has viewers of a camera; renewed every READ_BLOCK_MS
 READ_BLOCK_MS = 3_000
-QUEUED_MAX = 64  # segments waiting for a viewer's socket (~30 s at 0.5 s): more means it cannot keep up
+QUEUED_MAX = 64  # segments waiting for a viewer's socket (~13 s of 0.2 s segments): more means it cannot keep up
 
 
 def stream_key(camera_pk: int) -> str:
