@@ -5,7 +5,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from urllib.parse import urlsplit
@@ -42,12 +42,14 @@ MEDIA_PATH = re.compile(r"/v2/hls/(?P<camera>[A-Za-z0-9_-]+)(?:/(?!\.\.?(?:/|$))
 
 
 class InvalidEvent(ValueError):
-    """A create_event argument is wrong; `field` names it and the message says why."""
+    """A create_event argument is wrong; `field` names it and the message says why. From create_events, `index` is
+    the position of the wrong event in the batch."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, index: int | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.index = index
 
 
 def storable(text: str) -> bool:
@@ -201,32 +203,49 @@ def create_event(*, tenant: Tenant, **fields) -> Event:
 
 
 def ingest_event(*, tenant: Tenant, **fields) -> Event:
-    """create_event for an event a client sends (POST /v2/api/events), held to two more rules: camera health is told
-    by the system alone, and an event may not be archived on arrival (its `ts` older than the tenant's event
-    retention: it would only add to what retention purges). Raises InvalidEvent naming the field."""
-    if fields.get("type") in SYSTEM_EVENT_TYPES:
-        raise InvalidEvent("type", f"'{fields['type']}' events are written by the system only")
-    ts, now = fields.get("ts"), timezone.now()
-    # A ts ahead of now is create_event's to judge (a far-future one would overflow expiry()).
-    if isinstance(ts, datetime) and timezone.is_aware(ts) and ts < now and expiry(tenant, ts) <= now:
-        raise InvalidEvent("ts", f"must be within the tenant's event retention ({tenant.event_retention_days} days)")
-    return create_event(tenant=tenant, **fields)
+    """ingest_events for one event (POST /v2/api/events)."""
+    [event] = ingest_events(tenant, [fields])
+    return event
+
+
+def ingest_events(tenant: Tenant, events: Sequence[dict]) -> list[Event]:
+    """create_events for events a client sends (POST /v2/api/events and its :batch), each held to two more rules:
+    camera health is told by the system alone, and an event may not be archived on arrival (its `ts` older than the
+    tenant's event retention: it would only add to what retention purges). Raises InvalidEvent naming the field and
+    the event's index."""
+    now = timezone.now()
+    for index, fields in enumerate(events):
+        if fields.get("type") in SYSTEM_EVENT_TYPES:
+            raise InvalidEvent("type", f"'{fields['type']}' events are written by the system only", index)
+        ts = fields.get("ts")
+        # A ts ahead of now is create_events' to judge (a far-future one would overflow expiry()).
+        if isinstance(ts, datetime) and timezone.is_aware(ts) and ts < now and expiry(tenant, ts) <= now:
+            retention = f"must be within the tenant's event retention ({tenant.event_retention_days} days)"
+            raise InvalidEvent("ts", retention, index)
+    return create_events(tenant, events)
 
 
 def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
     """create_event for many events of one tenant (dicts of create_event's fields) in one INSERT, e.g. every
     track a detector closed in a frame, or a batch from an external analytics source.
 
-    All or nothing: the first invalid event raises InvalidEvent and none is written.
+    All or nothing: the first invalid event raises InvalidEvent (with its index) and none is written.
     """
-    built = [_build_event(tenant, **fields) for fields in events]
-    cameras = {e.camera_id for e in built}
-    snapshot_cameras = {camera for e in built if (camera := _snapshot_url_camera(e.snapshot_url))}
-    known = set(tenant.cameras.filter(slug__in=cameras | snapshot_cameras).values_list("slug", flat=True))
-    if unknown := sorted(cameras - known):
-        raise InvalidEvent("camera_id", f"no camera '{unknown[0]}' in this tenant")
-    if snapshot_cameras - known:  # another tenant's camera reads the same as one that does not exist
-        raise InvalidEvent("snapshot_url", BAD_SNAPSHOT_URL)
+    built, snapshot_cameras = [], []
+    for index, fields in enumerate(events):
+        try:
+            built.append(_build_event(tenant, **fields))
+            snapshot_cameras.append(_snapshot_url_camera(built[-1].snapshot_url))
+        except InvalidEvent as exc:
+            exc.index = index
+            raise
+    cameras = {e.camera_id for e in built} | {camera for camera in snapshot_cameras if camera}
+    known = set(tenant.cameras.filter(slug__in=cameras).values_list("slug", flat=True))
+    for index, (event, snapshot_camera) in enumerate(zip(built, snapshot_cameras, strict=True)):
+        if event.camera_id not in known:
+            raise InvalidEvent("camera_id", f"no camera '{event.camera_id}' in this tenant", index)
+        if snapshot_camera and snapshot_camera not in known:  # another tenant's camera reads as a missing one
+            raise InvalidEvent("snapshot_url", BAD_SNAPSHOT_URL, index)
     snapshot_bytes = sum(_file_size(e.snapshot) for e in built if e.snapshot)
     with transaction.atomic():
         _lock_tenant_order(tenant)

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .batch import EventBatchView
 from .counts import LineCountsView
 from .playback import EventPlaybackView
 from .subscriptions import SubscriptionViewSet
@@ -12,6 +13,8 @@ router = SimpleRouter(trailing_slash=False)
 router.register("events", EventViewSet, basename="event")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 urlpatterns = [
+    # Before the router's: no router route takes "events:batch" today (a pk follows "events/"), and none ever should.
+    path("events:batch", EventBatchView.as_view(), name="event-batch"),
     *router.urls,
     # The playback API's URL for an event, served by this app (it reads events).
     path("playback/event/<str:event_id>", EventPlaybackView.as_view(), name="event-playback"),
