@@ -8,9 +8,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-# The runtime each ultralytics model format needs, by how the model's path ends.
-MODEL_RUNTIMES = {"_openvino_model": "openvino", ".onnx": "onnxruntime", ".pt": "torch", ".torchscript": "torch"}
-
 
 @register()
 def ffmpeg_on_path(app_configs, **kwargs):
@@ -33,13 +30,13 @@ def recordings_root_writable(app_configs, **kwargs):
 
 def detector_model_problem(source: str) -> str | None:
     """Why VMS_DETECTOR_MODEL cannot be loaded here, found without loading it (checks run in every process)."""
-    if importlib.util.find_spec("ultralytics") is None:
-        return "the ultralytics package is not installed"
-    if not Path(source).exists():
+    if importlib.util.find_spec("openvino") is None:
+        return "the openvino package is not installed"
+    path = Path(source)
+    if not path.exists():
         return f"{source} is not on this machine (the detector runs offline: nothing is downloaded)"
-    for suffix, runtime in MODEL_RUNTIMES.items():
-        if source.rstrip("/").endswith(suffix) and importlib.util.find_spec(runtime) is None:
-            return f"{source} needs the {runtime} package"
+    if path.suffix != ".xml" and not any(path.glob("*.xml")):
+        return f"{source} is not an OpenVINO IR export (a directory holding the model's .xml, or the .xml)"
     return None
 
 
@@ -49,5 +46,5 @@ def detector_model_loadable(app_configs, **kwargs):
     problem = detector_model_problem(settings.VMS_DETECTOR_MODEL)
     if problem is None:
         return []
-    hint = "Set VMS_DETECTOR_MODEL to a model ultralytics loads (e.g. an OpenVINO export directory)."
+    hint = "Set VMS_DETECTOR_MODEL to a YOLO model exported to OpenVINO (its export directory)."
     return [Warning(f"VMS_DETECTOR_MODEL: {problem}; object detection is off", hint=hint, id="vms.W003")]

@@ -1,5 +1,7 @@
 """The `detect` pipeline of a camera: decode at the camera's fps -> motion gate -> YOLO + ByteTrack -> events.
 
+The model looks at regions around the motion, or at the whole frame (events/detection/vision.py's Detector).
+
 One event per tracked object. A track's event is written once, as soon as ByteTrack has returned the track
 in CONFIRM_HITS frames (two frames: ~0.2-0.4 s at 5-10 fps, so a passing glimpse makes no event) and one of
 them passed the camera's aim (events/detection/aim.py: outside object masks, within the label's filters,
@@ -14,7 +16,8 @@ motion episode (motion after at least MOTION_QUIET_S without any) is one `motion
 
 When the model cannot be loaded the runner reports it (pipeline state + log) and carries on with motion
 events only; recording is a separate pipeline and is not affected. A camera whose detector cannot keep up
-with its fps works on the newest frame and skips the others; that is reported the same way, once a minute.
+with its fps works on the newest frame and skips the others; that is reported the same way, once a minute. Past
+a node's capacity every camera slows alike (the model serves views oldest first) and none loses its stream.
 """
 
 import logging
@@ -38,13 +41,13 @@ from playback.storage import upload_soon
 
 from ..services import create_event
 from .aim import Aim, LineState, ZoneMembership, bottom_centre, box_area
+from .model import Box, ModelUnavailable
 from .plates import read_plate
 from .vision import (
     FEATURE_CLASSES,
     FEATURE_OF_LABEL,
     Detector,
     Frame,
-    ModelUnavailable,
     MotionGate,
     load_detector,
     read_frames,
@@ -120,18 +123,18 @@ class CameraDetector:
         if motion is None:
             return
         if self.motion_events:
-            self._motion(frame, *motion)
+            self._motion(frame, motion.area, motion.box)
         self.last_motion_mono = frame.mono
         if self.labels:
             self.inferences += 1
-            for obj in self.detector.track(frame.image, self.labels):
+            for obj in self.detector.track(frame.image, self.labels, motion.boxes, frame.mono):
                 self._observe(frame, obj)
         self._forget(frame.mono)
 
-    def _motion(self, frame: Frame, area: float, box: list[int]) -> None:
+    def _motion(self, frame: Frame, area: float, box: Box) -> None:
         if self.last_motion_mono is not None and frame.mono - self.last_motion_mono < MOTION_QUIET_S:
             return  # same episode
-        payload = {"boxes": [box], "area": round(area, 4)}
+        payload = {"boxes": [list(box)], "area": round(area, 4)}
         self._write("motion", min(1.0, area * 10), payload, frame.image, frame.ts, model_version="mog2")
 
     def _poll_aim(self, now: float) -> None:

@@ -1,22 +1,19 @@
-"""The detector's building blocks: decoded frames from ffmpeg, a motion gate, and the YOLO model.
+"""The detector's building blocks: decoded frames from ffmpeg, a motion gate, and a camera's Detector.
 
 Frames come from an ffmpeg subprocess (RTSP over TCP -> raw BGR24 on a pipe at the camera's fps, at most
 `MAX_FRAME_WIDTH` wide): ffmpeg drops the surplus source frames after decoding, so Python only ever sees the
 frames it will use. A thread drains the pipe as frames come; the camera's loop takes the newest, so a loop that
 falls behind skips frames instead of working through a growing backlog of old ones. Ultralytics is imported
-lazily and offline: nothing is downloaded or installed at run time, and torchvision goes through
-`ensure_torchvision` first.
+lazily (for its ByteTrack) and offline: nothing is downloaded or installed at run time.
 
-Every camera has its own YOLO object (its predictor holds that stream's ByteTrack state), but an OpenVINO model
-on the CPU is compiled once per process and shared by all of them (`SharedOpenVINOModel`).
+Every camera has its own Detector (its ByteTrack state is that stream's), but the model is compiled once per
+process and shared by all of them (events/detection/model.py).
 """
 
 import contextlib
 import fcntl
-import functools
 import logging
 import os
-import queue
 import select
 import subprocess
 import tempfile
@@ -25,12 +22,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import cv2
 import numpy as np
 
 from cameras.rtsp import mask_credentials
+
+from .model import MIN_CONFIDENCE, Box, Detections, Model, View, load_model
+from .regions import regions
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ MAX_FRAME_WIDTH = 1280
 MOTION_WIDTH = 160  # the motion gate works on a small grey copy: cheap and less noisy
 MOTION_MIN_AREA = 0.003  # share of the picture that must change to count as motion
 READ_TIMEOUT_S = 10.0
+FULL_FRAME_S = 4.0  # while there is motion, the model sees the whole frame at least this often (ByteTrack keeps
+# a track it lost for 30 of its updates: 6 s at 5 fps)
 # The size comes from the SPS (in the RTSP SDP or the first key frame): no need for ffmpeg's default
 # 5 s of stream analysis before the first frame.
 FAST_START = ["-probesize", "100000", "-analyzeduration", "200000"]
@@ -48,10 +50,6 @@ FEATURE_CLASSES: dict[str, tuple[str, ...]] = {
     "vehicle": ("car", "truck", "bus", "motorcycle", "bicycle"),
 }
 FEATURE_OF_LABEL = {label: feature for feature, labels in FEATURE_CLASSES.items() for label in labels}
-
-
-class ModelUnavailable(Exception):
-    """The configured detector model cannot be loaded (missing file, wrong format, missing runtime)."""
 
 
 class StreamEnded(Exception):
@@ -162,8 +160,9 @@ def _drain(proc: subprocess.Popen, shape: tuple[int, int, int], newest: NewestFr
     _widen_pipe(proc.stdout.fileno(), frame_bytes)
     try:
         while True:
-            data = _read_frame(proc, frame_bytes, errors)
-            newest.put(Frame(image=np.frombuffer(data, np.uint8).reshape(shape), ts=time.time(), mono=time.monotonic()))
+            image = np.empty(shape, np.uint8)
+            _read_frame(proc, memoryview(image.reshape(-1)), errors)
+            newest.put(Frame(image=image, ts=time.time(), mono=time.monotonic()))
     except StreamEnded as exc:
         newest.fail(exc)
 
@@ -174,30 +173,35 @@ def _widen_pipe(fd: int, frame_bytes: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(frame_bytes, int(Path("/proc/sys/fs/pipe-max-size").read_text())))
 
 
-def _read_frame(proc: subprocess.Popen, size: int, errors: BinaryIO) -> bytearray:
-    """One frame's bytes from ffmpeg's stdout; raises StreamEnded when it ends or stalls for READ_TIMEOUT_S."""
-    data = bytearray()
-    while len(data) < size:
+def _read_frame(proc: subprocess.Popen, into: memoryview, errors: BinaryIO) -> None:
+    """Fill `into` with one frame's bytes from ffmpeg's stdout (read in place: a 720p frame copied chunk by chunk
+    cost a millisecond); raises StreamEnded when it ends or stalls for READ_TIMEOUT_S."""
+    filled = 0
+    while filled < len(into):
         ready, _, _ = select.select([proc.stdout], [], [], READ_TIMEOUT_S)
         if not ready:
             raise StreamEnded(f"no frame for {READ_TIMEOUT_S:.0f} s")
-        chunk = os.read(proc.stdout.fileno(), size - len(data))
-        if not chunk:
+        count = proc.stdout.readinto(into[filled:])
+        if not count:
             proc.wait()
             errors.seek(0)
             tail = errors.read()[-1000:].decode(errors="replace").strip()
             raise StreamEnded(f"ffmpeg stopped: {tail or 'end of stream'}")
-        data += chunk
-    return data
+        filled += count
+
+
+class Motion(NamedTuple):
+    area: float  # the changed share of the picture
+    box: Box  # around all of the change
+    boxes: list[Box]  # around each patch of change (fragments a few pixels apart joined)
 
 
 class MotionGate:
     """Background subtraction (MOG2) on a small grey copy of each frame.
 
-    `update` returns the changed share of the picture and the changed region (x1, y1, x2, y2) in frame
-    pixels, or None when the change is below MOTION_MIN_AREA. Shadows are ignored, and so is change inside the
-    camera's motion masks (polygons in 0-1 frame coordinates): a swaying tree neither wakes the model nor makes
-    motion events. The share is still of the whole picture.
+    `update` returns the Motion in frame pixels, or None when the change is below MOTION_MIN_AREA. Shadows are
+    ignored, and so is change inside the camera's motion masks (polygons in 0-1 frame coordinates): a swaying tree
+    neither wakes the model nor makes motion events. The share is still of the whole picture.
     """
 
     def __init__(self, masks: list[list[list[float]]] | None = None) -> None:
@@ -221,7 +225,7 @@ class MotionGate:
             self._keep = keep
         return self._keep
 
-    def update(self, image: np.ndarray) -> tuple[float, list[int]] | None:
+    def update(self, image: np.ndarray) -> Motion | None:
         height, width = image.shape[:2]
         scale = MOTION_WIDTH / width
         small = cv2.resize(image, (MOTION_WIDTH, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
@@ -234,125 +238,86 @@ class MotionGate:
         area = float(mask.mean())
         if area < MOTION_MIN_AREA:
             return None
-        x, y, w, h = cv2.boundingRect(mask)
-        return area, [round(x / scale), round(y / scale), round((x + w) / scale), round((y + h) / scale)]
+
+        def to_frame(x: int, y: int, w: int, h: int) -> Box:
+            return round(x / scale), round(y / scale), round((x + w) / scale), round((y + h) / scale)
+
+        contours, _ = cv2.findContours(cv2.dilate(mask, self._kernel, iterations=2), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)  # fmt: skip
+        boxes = [to_frame(*cv2.boundingRect(contour)) for contour in contours]
+        return Motion(area, to_frame(*cv2.boundingRect(mask)), boxes)
 
 
-def _offline_ultralytics() -> None:
-    # Must be set before ultralytics is first imported: it reads them at import time.
+def _new_tracker() -> Any:
+    """ByteTrack as ultralytics configures it for `model.track` (bytetrack.yaml)."""
+    # Set before ultralytics is first imported: it reads them at import time.
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-    from .torchvision_compat import ensure_torchvision
+    from ultralytics.trackers.byte_tracker import BYTETracker
+    from ultralytics.utils import YAML, IterableSimpleNamespace
+    from ultralytics.utils.checks import check_yaml
 
-    ensure_torchvision()
-
-
-def model_version(source: str, metadata: dict[str, Any] | None) -> str:
-    """`<model name>@ultralytics-<export version>`: names both the weights and the exporter."""
-    name = Path(source).name or source
-    version = (metadata or {}).get("version")
-    return f"{name}@ultralytics-{version}" if version else name
+    return BYTETracker(IterableSimpleNamespace(**YAML.load(check_yaml("bytetrack.yaml"))))
 
 
-@dataclass
 class Detector:
-    """A loaded YOLO model with its own tracker state (one per camera: ByteTrack state is per stream)."""
+    """One camera's detection: the process's shared model, looking where the camera's frame moved, and ByteTrack
+    (its state is the camera's own).
 
-    model: Any
-    version: str
-    class_ids: dict[str, int]  # label -> model class id
+    Between full-frame passes (at least every FULL_FRAME_S while there is motion) the model sees only regions
+    around the motion (events/detection/regions.py). A track the regions miss (a parked car) is still ByteTrack's
+    "lost" track when the next full-frame pass finds it again: its id, and so its event, stay the same.
+    """
 
-    def track(self, image: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
-        """Tracked objects of `labels` in this frame: dicts with track_id, label, confidence, box (xyxy)."""
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.version = model.version
+        self.class_ids = {name: cid for cid, name in model.names.items()}
+        self.tracker = _new_tracker()
+        self.tracked: list[Box] = []  # the boxes ByteTrack returned last time
+        self.full_frame_mono: float | None = None
+        self.regions = self.whole_frames = 0  # what the model was given, counted (for benches and tests)
+
+    def track(self, image: np.ndarray, labels: list[str], motion: list[Box], mono: float) -> list[dict[str, Any]]:
+        """Tracked objects of `labels` in this frame, which moved in the `motion` boxes: dicts with track_id,
+        label, confidence, box (xyxy)."""
         classes = [self.class_ids[label] for label in labels if label in self.class_ids]
         if not classes:
             return []
-        result = _track(self.model, image, classes=classes)[0]
-        boxes = result.boxes
-        if boxes is None or boxes.id is None:
-            return []
-        names = result.names
+        height, width = image.shape[:2]
+        views = self._views(image, motion, mono)
+        found = Detections.concat(self.model.detect(views))
+        found = found[np.isin(found.cls, classes)]
+        found = found[nms(found)]  # over all views at once: overlapping regions see the same object twice
+        tracks = self.tracker.update(found).reshape(-1, 8)  # (an empty update is shaped (0,))
+        # ByteTrack's boxes are its Kalman filter's: clipped to the frame, as ultralytics' results are.
+        boxes = np.clip(np.round(tracks[:, :4]), 0, [width, height, width, height]).astype(int).tolist()
+        # New tracks too: ByteTrack confirms a track on its next match, so the next regions must cover it.
+        self.tracked = [tuple(round(v) for v in track.xyxy) for track in self.tracker.tracked_stracks]
+        names = self.model.names
         return [
-            {"track_id": int(tid), "label": names[int(cls)], "confidence": float(cf), "box": [round(v) for v in xyxy]}
-            for tid, cls, cf, xyxy in zip(
-                boxes.id.tolist(), boxes.cls.tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(), strict=True
-            )
+            {"track_id": int(row[4]), "label": names[int(row[6])], "confidence": float(row[5]), "box": box}
+            for row, box in zip(tracks.tolist(), boxes, strict=True)
         ]
 
-
-def _track(model: Any, image: np.ndarray, **kwargs: Any) -> list[Any]:
-    # ByteTrack wants the low-confidence detections too (its second association pass): conf 0.1, as
-    # ultralytics' own default for tracking. The detector applies its own threshold before writing events.
-    return model.track(image, persist=True, conf=0.1, tracker="bytetrack.yaml", verbose=False, **kwargs)
-
-
-class SharedOpenVINOModel:
-    """One compiled OpenVINO model for all the cameras of a process, in OpenVINO's THROUGHPUT mode.
-
-    Each camera's model compiled on its own (ultralytics' LATENCY mode, every inference on all cores) makes
-    the cameras of one worker fight over the same cores: 8 cameras on 2 cores got 38 frames/s. THROUGHPUT
-    splits the cores into streams and runs one inference per stream side by side, and one copy serves them
-    all: 50 frames/s. A call borrows one of the streams' infer requests, so any thread may call at once.
-    Stands in for ultralytics' `ov_compiled_model`: called with the input array, returns the outputs.
-    """
-
-    def __init__(self, xml: Path) -> None:
-        import openvino as ov
-
-        core = ov.Core()
-        self.compiled = core.compile_model(core.read_model(xml), "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
-        self.streams = self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
-        self._idle: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(self.streams):
-            self._idle.put(self.compiled.create_infer_request())
-
-    def __call__(self, inputs: np.ndarray) -> Any:
-        request = self._idle.get()
-        try:
-            return request.infer(inputs)  # outputs are copied out (share_outputs=False): safe after put()
-        finally:
-            self._idle.put(request)
+    def _views(self, image: np.ndarray, motion: list[Box], mono: float) -> list[View]:
+        height, width = image.shape[:2]
+        due = self.full_frame_mono is None or mono - self.full_frame_mono >= FULL_FRAME_S
+        covers = None if due else regions((height, width), motion, self.tracked)
+        if covers is None:
+            self.full_frame_mono = mono
+            self.whole_frames += 1
+            return [View(image, (0, 0, width, height), whole=True)]
+        self.regions += len(covers)
+        return [View(image, cover) for cover in covers]
 
 
-@functools.cache
-def shared_openvino_model(xml: Path) -> SharedOpenVINOModel:
-    model = SharedOpenVINOModel(xml)
-    # ultralytics has just logged its own LATENCY-mode copy, which this one replaces.
-    logger.info("%s: one OpenVINO THROUGHPUT model, %d streams, for every camera of this worker", xml, model.streams)
-    return model
-
-
-def _share_compiled_model(model: Any, source: str) -> None:
-    """Swap a freshly loaded OpenVINO CPU model for this process's shared one; other formats stay as loaded."""
-    backend = model.predictor.model
-    if backend.format != "openvino":
-        return
-    openvino = backend.backend
-    # With read_model set, ultralytics recompiles the model for each new input shape (dynamic INT8 models on
-    # AMX CPUs): it keeps its own. So does a model on another device than the CPU.
-    if openvino.read_model is not None or openvino.ov_compiled_model.get_property("EXECUTION_DEVICES") != ["CPU"]:
-        return
-    xml = Path(source) if Path(source).is_file() else next(Path(source).glob("*.xml"))
-    openvino.ov_compiled_model = shared_openvino_model(xml.resolve())
-
-
-# Cameras of a worker start together: one at a time loads, so the shared model is compiled once.
-_load_lock = threading.Lock()
+def nms(found: Detections) -> list[int]:
+    """Indices of the detections left after per-class NMS at ultralytics' IoU (0.7)."""
+    boxes = np.column_stack([found.xyxy[:, :2], found.xyxy[:, 2:] - found.xyxy[:, :2]])
+    return list(cv2.dnn.NMSBoxesBatched(boxes.tolist(), found.conf.tolist(), found.cls.tolist(), MIN_CONFIDENCE, 0.7))
 
 
 def load_detector(source: str) -> Detector:
-    """Load `source` (any format ultralytics reads) and run it once; raises ModelUnavailable."""
-    _offline_ultralytics()
-    from ultralytics import YOLO
-
-    try:
-        with _load_lock:
-            model = YOLO(source, task="detect")
-            _track(model, np.zeros((64, 64, 3), np.uint8))  # load the runtime and tracker now, not on frame 1
-            model.predictor.trackers[0].reset()
-            _share_compiled_model(model, source)
-    except Exception as exc:  # ultralytics raises many types (FileNotFoundError, ImportError, RuntimeError...)
-        raise ModelUnavailable(f"detector model {source!r} cannot be loaded: {exc.__class__.__name__}: {exc}") from exc
-    metadata = getattr(model.predictor.model, "metadata", None) if model.predictor else None
-    class_ids = {name: cid for cid, name in model.names.items()}
-    return Detector(model=model, version=model_version(source, metadata), class_ids=class_ids)
+    """A camera's Detector on this process's model for `source`; raises ModelUnavailable."""
+    return Detector(load_model(source))
