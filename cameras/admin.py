@@ -12,41 +12,40 @@ from tenants.models import Tenant
 
 from .aim import AIM_FIELDS, InvalidAim, save_camera, validate_aim
 from .api.nodes import nodes_shown
-from .models import Camera, Node, PipelineState, StatusChange
-from .rtsp import keep_stored_password, mask_credentials, validate_rtsp_url
+from .models import STREAM_URL_FIELDS, Camera, Node, PipelineState, StatusChange
+from .rtsp import clean_camera_url, mask_credentials
 from .services import CameraIdTaken, CameraLimitReached, check_room_for_camera, plan_features, save_new_camera
 
 
 class CameraForm(forms.ModelForm):
-    """Shows the RTSP URL with its password masked; submitting the mask keeps the stored password. The aim fields
+    """Shows the RTSP URLs with their passwords masked; submitting a mask keeps the stored password. The aim fields
     (zones, masks, filters, lines, alert labels) are JSON, checked by cameras.aim.validate_aim."""
 
     confined_tenant_id: str | None = None  # set by CameraAdmin for a tenant's staff
 
     class Meta:
         model = Camera
-        fields = ["tenant", "slug", "name", "rtsp_url", "features", "fps", "enabled", "record", *AIM_FIELDS]
+        fields = ["tenant", "slug", "name", *STREAM_URL_FIELDS, "features", "fps", "enabled", "record", *AIM_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial["rtsp_url"] = mask_credentials(self.instance.rtsp_url)
+            for field in STREAM_URL_FIELDS:
+                self.initial[field] = mask_credentials(getattr(self.instance, field))
             self.fields["slug"].disabled = True
         else:
             self.fields["slug"].required = False
             self.fields["slug"].help_text = "Leave empty to generate one from the name."
 
-    def clean_rtsp_url(self) -> str:
-        url = self.cleaned_data["rtsp_url"]
-        try:
-            validate_rtsp_url(url)
-            stored = Camera.objects.filter(pk=self.instance.pk).values_list("rtsp_url", flat=True).first()
-            return keep_stored_password(url, stored)
-        except ValueError as exc:
-            raise ValidationError(f"RTSP URL {exc}.") from exc
-
     def clean(self):
         cleaned = super().clean()
+        stored = Camera.objects.filter(pk=self.instance.pk).values(*STREAM_URL_FIELDS).first() or {}
+        for field in STREAM_URL_FIELDS:
+            if cleaned.get(field):  # empty: a substream's URL cleared (the form requires rtsp_url)
+                try:
+                    cleaned[field] = clean_camera_url(cleaned[field], stored.get(field))
+                except ValueError as exc:
+                    self.add_error(field, f"RTSP URL {exc}.")
         for field in AIM_FIELDS:  # an emptied box means the default, not null
             if field in cleaned and cleaned[field] is None:
                 cleaned[field] = Camera._meta.get_field(field).get_default()

@@ -14,6 +14,10 @@ CAMERA_ID = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?"
 camera_id_validator = RegexValidator(rf"^{CAMERA_ID}$", "Use 1-64 letters, digits and inner hyphens or underscores.")
 
 
+# The camera's RTSP URLs: validated, and their passwords masked and kept, alike (cameras/rtsp.py).
+STREAM_URL_FIELDS = ("rtsp_url", "detect_url", "live_url")
+
+
 def default_alert_labels() -> list[str]:
     return list(DEFAULT_ALERT_LABELS)
 
@@ -30,6 +34,15 @@ class Camera(models.Model):
     slug = models.CharField("id", max_length=64, validators=[camera_id_validator])
     name = models.CharField(max_length=200)
     rtsp_url = models.CharField("RTSP URL", max_length=1000)
+    # A camera's substreams (smaller encodings of the same picture): detection decodes `detect_url` and live viewers
+    # get `live_url` when set; recording and exports keep `rtsp_url`. Boxes, zones and snapshots stay in 0-1 of the
+    # frame, whichever stream it came from.
+    detect_url = models.CharField(
+        "detection URL", max_length=1000, blank=True, default="", help_text="Substream to detect on (else RTSP URL)"
+    )
+    live_url = models.CharField(
+        "live URL", max_length=1000, blank=True, default="", help_text="Substream live viewers get (else RTSP URL)"
+    )
     features = ArrayField(models.CharField(max_length=32, choices=[(f, f) for f in FEATURES]), default=list, blank=True)
     fps = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1), MaxValueValidator(30)])
     enabled = models.BooleanField(default=True)
@@ -62,6 +75,16 @@ class Camera(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.slug}"
+
+    @property
+    def detect_source(self) -> str:
+        """The URL the detector decodes: the substream when the camera has one."""
+        return self.detect_url or self.rtsp_url
+
+    @property
+    def stream_urls(self) -> list[str]:
+        """Every URL the camera's pipelines connect to."""
+        return [url for field in STREAM_URL_FIELDS if (url := getattr(self, field))]
 
 
 class PipelineState(models.Model):

@@ -195,3 +195,10 @@ def keep_stored_password(new_url: str, stored_url: str | None) -> str:
     if _endpoint(new_url) != _endpoint(stored_url):
         raise PasswordNeeded("has a masked password but a new host, port, scheme or user: send the password again")
     return _with_password(new_url, unquote(urlsplit(stored_url).password or "") or None)
+
+
+def clean_camera_url(url: str, stored_url: str | None) -> str:
+    """A camera URL as a client sent it (API body, admin form), as it is to be stored: checked by validate_rtsp_url,
+    a masked password sent back replaced by the stored one (keep_stored_password). ValueError says what is wrong."""
+    validate_rtsp_url(url)
+    return keep_stored_password(url, stored_url)

@@ -23,7 +23,8 @@ echo "==> web on http://127.0.0.1:${PORT:-8000}/ (API /v2/api/, docs /v2/api/doc
 processes=()
 case "$(echo "${VMS_DEMO_CAMERA:-true}" | tr "[:upper:]" "[:lower:]" | tr -d "[:space:]")" in
   0|false|no|off) processes=(web worker record detect export notify relay beat) ;;
-  *) echo "==> demo camera on rtsp://127.0.0.1:${VMS_DEMO_CAMERA_PORT:-8554}/demo (VMS_DEMO_CAMERA=0 turns it off)" ;;
+  *) echo "==> demo camera on rtsp://127.0.0.1:${VMS_DEMO_CAMERA_PORT:-8554}/demo, substream /demo/sub" \
+       "(VMS_DEMO_CAMERA=0 turns it off)" ;;
 esac
 # -p: honcho hands each process a PORT from this base; only web uses it (its own default would be 5000).
 exec .venv/bin/honcho start -f Procfile -p "${PORT:-8000}" "${processes[@]}"

@@ -17,19 +17,25 @@ def free_port() -> int:
 
 
 class RtspCamera:
-    """One RTSP server process on a fixed port; stop() cuts the stream, start() brings it back on the same port."""
+    """One RTSP server process on a fixed port; stop() cuts the stream, start() brings it back on the same port.
+    With `substream`, it also serves the clip at 640x360 on `sub_url` (encoding it adds ~0.7 s to each start)."""
 
-    def __init__(self, mount: str = "/cam", port: int | None = None, audio: str = "none") -> None:
+    def __init__(
+        self, mount: str = "/cam", port: int | None = None, audio: str = "none", substream: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.mount = mount
         self.audio = audio  # demo_camera.py's --audio: none, aac or pcma
         self.url = f"rtsp://127.0.0.1:{self.port}{mount}"
+        self.sub_url = f"{self.url}/sub" if substream else None
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15) -> None:
         if self.proc is not None:
             return
         argv = [SYSTEM_PYTHON, str(SERVER), "--port", str(self.port), "--mount", self.mount, "--audio", self.audio]
+        if self.sub_url is not None:
+            argv += ["--sub-mount", f"{self.mount}/sub"]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ from ..aim import (
     validate_aim,
 )  # fmt: skip
 from ..models import Camera, PipelineState, camera_id_validator
-from ..rtsp import keep_stored_password, mask_credentials, validate_rtsp_url
+from ..rtsp import clean_camera_url, mask_credentials
 from ..services import plan_features
 
 # The aim fields' OpenAPI schemas; cameras.aim.validate_aim checks the rest (simple polygons, unique names).
@@ -82,10 +82,35 @@ def aim_field(name: str) -> serializers.JSONField:
     return extend_schema_field(AIM_SCHEMAS[name])(field_class)(required=False)
 
 
+class StreamUrlField(serializers.CharField):
+    """One of a camera's RTSP URLs: checked as cameras.rtsp says, shown with its password masked; sending back the
+    masked URL keeps the stored password."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=1000, **kwargs)
+
+    def to_internal_value(self, data) -> str:
+        url = super().to_internal_value(data)
+        stored = getattr(self.parent.instance, self.source) if self.parent.instance is not None else None
+        try:
+            return clean_camera_url(url, stored)
+        except ValueError as exc:
+            raise serializers.ValidationError(f"RTSP URL {exc}.") from exc
+
+    def to_representation(self, value: str) -> str:
+        return mask_credentials(value)
+
+
 class CameraSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="slug", required=False, max_length=64, validators=[camera_id_validator])
     tenant_id = serializers.CharField(read_only=True)
-    rtsp_url = serializers.CharField(max_length=1000, help_text="rtsp:// or rtsps://; the password is masked")
+    rtsp_url = StreamUrlField(help_text="rtsp:// or rtsps://; the password is masked")
+    detect_url = StreamUrlField(
+        required=False, allow_blank=True, help_text="A substream the detector decodes instead; empty for none"
+    )
+    live_url = StreamUrlField(
+        required=False, allow_blank=True, help_text="A substream live viewers get instead; empty for none"
+    )
     features = serializers.ListField(
         child=serializers.ChoiceField(choices=FEATURES),
         required=False,
@@ -101,7 +126,7 @@ class CameraSerializer(serializers.ModelSerializer):
     class Meta:
         model = Camera
         fields = [
-            "id", "tenant_id", "name", "rtsp_url", "features", "fps",
+            "id", "tenant_id", "name", "rtsp_url", "detect_url", "live_url", "features", "fps",
             "enabled", "record", "status", *AIM_FIELDS, "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["status", "created_at", "updated_at"]
@@ -110,13 +135,6 @@ class CameraSerializer(serializers.ModelSerializer):
         if self.instance is not None and value != self.instance.slug:
             raise serializers.ValidationError("A camera's id cannot be changed.")
         return value
-
-    def validate_rtsp_url(self, value: str) -> str:
-        try:
-            validate_rtsp_url(value)
-            return keep_stored_password(value, self.instance.rtsp_url if self.instance else None)
-        except ValueError as exc:
-            raise serializers.ValidationError(f"RTSP URL {exc}.") from exc
 
     def validate_features(self, value: list[str]) -> list[str]:
         return plan_features(self.context["tenant"], value)
@@ -134,11 +152,6 @@ class CameraSerializer(serializers.ModelSerializer):
             setattr(instance, field, validated_data[field])
         save_camera(instance, changed)
         return instance
-
-    def to_representation(self, instance: Camera) -> dict:
-        data = super().to_representation(instance)
-        data["rtsp_url"] = mask_credentials(instance.rtsp_url)
-        return data
 
 
 class PipelineStateSerializer(serializers.ModelSerializer):

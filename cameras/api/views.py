@@ -20,16 +20,25 @@ RTSP_URL_PATTERN = (
 )
 
 
+def stream_url_schema(help_text: str, required: bool = False) -> serializers.CharField:
+    """A camera URL in a request body: rtsp_url is required (on create), a substream's may be empty (none)."""
+    return serializers.CharField(
+        max_length=1000,
+        required=required,
+        allow_blank=not required,
+        validators=[RegexValidator(RTSP_URL_PATTERN)],  # drf-spectacular adds allow_blank's "" as another choice
+        help_text=f"{help_text}. Sending back the masked URL keeps the stored password (same host, port, user)",
+    )
+
+
 # CameraInputSchema and CameraChangeSchema only describe the bodies in the schema; CameraSerializer validates them.
 @extend_schema_serializer(component_name="Camera")
 class CameraInputSchema(CameraSerializer):
     """A camera as a client sends it: on create `name` and `rtsp_url` are required, on change nothing is."""
 
-    rtsp_url = serializers.CharField(
-        max_length=1000,
-        validators=[RegexValidator(RTSP_URL_PATTERN)],
-        help_text="rtsp:// or rtsps://. Sending back the masked URL keeps the stored password (same host, port, user)",
-    )
+    rtsp_url = stream_url_schema("rtsp:// or rtsps://", required=True)
+    detect_url = stream_url_schema("A substream the detector decodes instead (the same picture, smaller); empty: none")
+    live_url = stream_url_schema("A substream live viewers get instead; empty: none")
 
 
 @extend_schema_serializer(component_name="Camera")

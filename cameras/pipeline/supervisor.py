@@ -144,7 +144,8 @@ def run_pipeline(kind_name: str, camera_pk: int) -> None:
         logger.info("%s of %s started", kind_name, camera)
         # Before every start, as a name may resolve elsewhere since the camera was saved. One fixed message, so
         # a denied host's pipeline never tells "connection refused" from "invalid data".
-        check_host_allowed(camera.rtsp_url, settings.VMS_CAMERA_DENY_NETS)
+        for url in camera.stream_urls:
+            check_host_allowed(url, settings.VMS_CAMERA_DENY_NETS)
         kind.run(camera, lambda: stop.is_set() or shutting_down.is_set())
     except HostNotAllowed as exc:
         logger.warning("%s of %s not started: %s", kind_name, camera, exc)

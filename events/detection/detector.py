@@ -1,5 +1,7 @@
 """The `detect` pipeline of a camera: decode at the camera's fps -> motion gate -> YOLO + ByteTrack -> events.
 
+It decodes the camera's substream when it has one (`detect_url`): boxes are in the pixels of the frames it
+decodes, with their size in the payload's `frame`, so in 0-1 of the picture they are the main stream's too.
 The model looks at regions around the motion, or at the whole frame (events/detection/vision.py's Detector).
 
 One event per tracked object. A track's event is written once, as soon as ByteTrack has returned the track
@@ -343,6 +345,6 @@ def run(camera: Camera, should_stop: Callable[[], bool], emit: EmitEvent = creat
         while not should_stop():  # nothing to look for: hold the lease quietly
             time.sleep(0.5)
         return
-    for frame in read_frames(camera.rtsp_url, camera.fps, should_stop):
+    for frame in read_frames(camera.detect_source, camera.fps, should_stop):
         camera_detector.process(frame)
         health.count(frame)

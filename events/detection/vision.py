@@ -66,11 +66,14 @@ class Frame:
 
 def probe_size(url: str) -> tuple[int, int]:
     """(width, height) of the stream's first video track, via ffprobe."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", *FAST_START, "-rtsp_transport", "tcp", "-select_streams", "v:0", "-show_entries",
-         "stream=width,height", "-of", "csv=p=0:s=x", url],
-        capture_output=True, text=True, timeout=READ_TIMEOUT_S, check=False,
-    )  # fmt: skip
+    try:
+        out = subprocess.run(
+            ["ffprobe", "-v", "error", *FAST_START, "-rtsp_transport", "tcp", "-select_streams", "v:0",
+             "-show_entries", "stream=width,height", "-of", "csv=p=0:s=x", url],
+            capture_output=True, text=True, timeout=READ_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:  # a camera (or a machine) too busy to answer: the runner retries
+        raise StreamEnded(f"ffprobe had no answer in {READ_TIMEOUT_S:.0f} s") from exc
     try:
         width, height = (int(v) for v in out.stdout.strip().splitlines()[0].split("x"))
     except (ValueError, IndexError) as exc:
@@ -185,7 +188,8 @@ def _read_frame(proc: subprocess.Popen, into: memoryview, errors: BinaryIO) -> N
         if not count:
             proc.wait()
             errors.seek(0)
-            tail = errors.read()[-1000:].decode(errors="replace").strip()
+            # Masked before it is cut: a cut inside `user:password@` would leave the password unmasked.
+            tail = mask_credentials(errors.read().decode(errors="replace"))[-1000:].strip()
             raise StreamEnded(f"ffmpeg stopped: {tail or 'end of stream'}")
         filled += count
 

@@ -1,7 +1,8 @@
 """The recorder: ffmpeg copies a camera's RTSP stream (never re-encoding video) into 2 s parts, gathered into objects
 of up to a minute that are indexed in PostgreSQL, and, from the same connection to the camera, into live's
-fragmented MP4 (live/feed.py), read from a pipe as it comes. The camera's audio, when it has one, goes into both
-(AAC as is; other codecs encoded to AAC), its codec probed once per recorder (probe.py).
+fragmented MP4 (live/feed.py), read from a pipe as it comes. A camera with a `live_url` (a smaller substream) has
+it as the same ffmpeg's second input, and live takes it. The camera's audio, when it has one, goes into both (AAC as
+is; other codecs encoded to AAC), its codec probed once per recorder (probe.py).
 
 ffmpeg's segment muxer writes `seg-N.ts` into a private staging folder and prints one CSV line per finished part on
 stdout (`-segment_list pipe:1`). Each finished part is appended to the camera's current object,
@@ -57,6 +58,7 @@ LIVE_FRAGMENT_US = 200_000
 LIVE_PIPE_BYTES = 1 << 20  # ffmpeg never waits on live while we index a part, or for an unwatched camera's read
 UNWATCHED_READ_S = 1.0
 SEGMENT_LINE = re.compile(r"^(seg-\d+\.ts),(-?[\d.]+),(-?[\d.]+)$")
+LiveSource = tuple[str, str | None]  # a camera's live_url and its audio codec
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
 
@@ -67,26 +69,48 @@ def _die_with_parent() -> None:
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def ffmpeg_argv(rtsp_url: str, staging: Path, segment_seconds: float, live_fd: int, audio: str | None) -> list[str]:
-    """The recorder's ffmpeg command line: an argv list (never a shell string). Video is copied, never re-encoded;
-    so is AAC audio, and other audio (G.711…) is encoded to AAC, which MPEG-TS and MSE carry. The same input feeds
-    the 2 s parts and live's fragmented MP4 on `live_fd`: a fragment closes at the first frame that makes it
-    LIVE_FRAGMENT_US long, and at each key frame."""
-    streams = ["-map", "0:v:0", "-c:v", "copy"]
+def _streams(input_index: int, audio: str | None) -> list[str]:
+    """The options that map an input's video (copied) and audio, when it has one, into an output."""
+    streams = ["-map", f"{input_index}:v:0", "-c:v", "copy"]
     if audio is not None:
         # 32 kb/s: within what AAC allows at G.711's 8 kHz (ffmpeg's default asks for more and logs a warning).
-        streams += ["-map", "0:a:0", *(["-c:a", "copy"] if audio == "aac" else ["-c:a", "aac", "-b:a", "32k"])]
+        codec = ["-c:a", "copy"] if audio == "aac" else ["-c:a", "aac", "-b:a", "32k"]
+        streams += ["-map", f"{input_index}:a:0", *codec]
+    return streams
+
+
+def ffmpeg_argv(
+    rtsp_url: str,
+    staging: Path,
+    segment_seconds: float,
+    live_fd: int,
+    audio: str | None,
+    live: LiveSource | None = None,
+) -> list[str]:
+    """The recorder's ffmpeg command line: an argv list (never a shell string). Video is copied, never re-encoded;
+    so is AAC audio, and other audio (G.711…) is encoded to AAC, which MPEG-TS and MSE carry. The input feeds the
+    2 s parts and live's fragmented MP4 on `live_fd`: a fragment closes at the first frame that makes it
+    LIVE_FRAGMENT_US long, and at each key frame. `live` (the camera's live_url and its audio codec) makes live's
+    output take that URL, a second input of the same ffmpeg, instead."""
+    # Socket I/O timeout (µs). ffmpeg gives up on a camera gone silent about twice this after its last packet
+    # (measured: 6.3 s at 3 s, 10.3 s at 5 s), so with the 5 s health debounce it is told offline within 15 s.
+    connect = ["-rtsp_transport", "tcp", "-timeout", "3000000"]
+    inputs, live_streams = [*connect, "-i", rtsp_url], _streams(0, audio)
+    if live is not None:
+        # ffmpeg opens its inputs one after the other (each probed on ~2 s of frames by default), then holds the
+        # first one's packets back until the second's stream time catches up: probed briefly, the recording lags
+        # by the second's start rather than by ~4 s (measured on the demo camera).
+        brief = ["-probesize", "100000", "-analyzeduration", "200000"]
+        inputs = [*brief, *inputs, *brief, *connect, "-i", live[0]]
+        live_streams = _streams(1, live[1])
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
-        # Socket I/O timeout (µs). ffmpeg gives up on a camera gone silent about twice this after its last packet
-        # (measured: 6.3 s at 3 s, 10.3 s at 5 s), so with the 5 s health debounce it is told offline within 15 s.
-        "-rtsp_transport", "tcp", "-timeout", "3000000",
-        "-i", rtsp_url,
-        *streams,
+        *inputs,
+        *_streams(0, audio),
         "-f", "segment", "-segment_time", f"{segment_seconds:g}", "-segment_format", "mpegts",
         "-segment_list", "pipe:1", "-segment_list_type", "csv",
         str(staging / "seg-%d.ts"),
-        *streams,
+        *live_streams,
         "-f", "mp4", "-movflags", "empty_moov+default_base_moof+frag_keyframe",
         "-frag_duration", str(LIVE_FRAGMENT_US), "-flush_packets", "1",
         f"pipe:{live_fd}",
@@ -97,31 +121,34 @@ def run_recorder(camera: Camera, should_stop: ShouldStop) -> None:
     """Record the camera until should_stop(); reconnects with backoff while the stream is unreachable."""
     status = CameraStatus(camera)
     failures = 0
-    audio, probed = None, False
+    audio: dict[str, str | None] = {}  # per URL whose probe answered: its audio codec
     while not should_stop():
-        if not probed:
-            audio, probed = _probe_audio(camera)
-        session = RecordingSession(camera, status, audio)
+        _probe_audio(camera, audio)
+        live = (camera.live_url, audio[camera.live_url]) if camera.live_url in audio else None
+        session = RecordingSession(camera, status, audio.get(camera.rtsp_url), live)
         reason = session.run(should_stop)
         if should_stop():
             status.set(Camera.Status.OFFLINE, "recorder stopped")  # one try: the recorder ends here
             return
         status.set(Camera.Status.OFFLINE, reason, detail=reason)
         failures = 0 if session.parts else failures + 1
+        if not session.parts:  # a live_url ffmpeg cannot open ends the recording too: left out until probed again
+            audio.pop(camera.live_url, None)
         deadline = time.monotonic() + min(2**failures, MAX_RECONNECT_DELAY_S)
         while time.monotonic() < deadline and not should_stop():
             time.sleep(0.2)
 
 
-def _probe_audio(camera: Camera) -> tuple[str | None, bool]:
-    """The camera's audio codec and whether the probe answered. Probed once per recorder (a second, short
-    connection to the camera), not at each reconnect, which would lengthen every recording gap; until a probe
-    answers, sessions record video only."""
-    try:
-        return audio_codec(camera.rtsp_url), True
-    except ProbeFailed as exc:
-        logger.warning("camera %s: audio probe failed (%s); recording video only for now", camera, exc)
-        return None, False
+def _probe_audio(camera: Camera, audio: dict[str, str | None]) -> None:
+    """Note in `audio` the audio codec of the camera's stream, and of its live_url, where not probed yet. Probed
+    once per recorder (a second, short connection to the camera), not at each reconnect, which would lengthen every
+    recording gap; until a probe answers, sessions record video only, and live shows the main stream."""
+    for name, url in (("stream", camera.rtsp_url), ("live_url", camera.live_url)):
+        if url and url not in audio:
+            try:
+                audio[url] = audio_codec(url)
+            except ProbeFailed as exc:
+                logger.warning("camera %s: audio probe of its %s failed (%s); left out for now", camera, name, exc)
 
 
 class CameraStatus:
@@ -220,10 +247,11 @@ def _decoded(lines: list[bytes]) -> list[str]:
 class RecordingSession:
     """One ffmpeg run: from connecting to the stream until it ends, stalls or the recorder is stopped."""
 
-    def __init__(self, camera: Camera, status: CameraStatus, audio: str | None) -> None:
+    def __init__(self, camera: Camera, status: CameraStatus, audio: str | None, live: LiveSource | None) -> None:
         self.camera = camera
         self.status = status
         self.audio = audio
+        self.live = live  # when live takes the camera's live_url
         self.segment_seconds = settings.VMS_SEGMENT_SECONDS
         camera_dir = settings.VMS_RECORDINGS_ROOT / camera.tenant_id / camera.slug
         self.staging = camera_dir / ".incoming" / uuid.uuid4().hex
@@ -239,10 +267,10 @@ class RecordingSession:
         self.anchor = time.time()
         live_fd, live_out = os.pipe()
         fcntl.fcntl(live_out, fcntl.F_SETPIPE_SZ, LIVE_PIPE_BYTES)
+        argv = ffmpeg_argv(self.camera.rtsp_url, self.staging, self.segment_seconds, live_out, self.audio, self.live)
         try:
             proc = subprocess.Popen(
-                ffmpeg_argv(self.camera.rtsp_url, self.staging, self.segment_seconds, live_out, self.audio),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(live_out,),
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(live_out,),
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
         finally:

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cameras.models import Camera
+from cameras.models import STREAM_URL_FIELDS, Camera
 
 from ..factories import CameraFactory
 
@@ -12,11 +12,21 @@ CAMERAS = "/v2/api/cameras"
 SCHEMA_FIELDS = {
     "id", "tenant_id", "name", "rtsp_url", "features", "fps", "enabled", "record", "status", "created_at", "updated_at",
     "zones", "masks", "filters", "lines", "alert_labels",  # the camera's aim (issue 14)
+    "detect_url", "live_url",  # substreams (issue 24)
 }  # fmt: skip
+STORED_URL = "rtsp://viewer:s3cret@10.0.0.5:554/stream"
 
 
 def create(client, **body):
     return client.post(CAMERAS, body, format="json")
+
+
+@pytest.fixture(params=STREAM_URL_FIELDS)
+def url_field(request, camera_a):
+    """Each of camera_a's URLs in turn, all holding the password s3cret: the same rules apply to the three."""
+    Camera.objects.filter(pk=camera_a.pk).update(**dict.fromkeys(STREAM_URL_FIELDS, STORED_URL))
+    camera_a.refresh_from_db()
+    return request.param
 
 
 def test_list_returns_a_json_array_of_the_seed_schema(client_a, camera_a):
@@ -74,6 +84,10 @@ def test_given_id_is_kept_and_a_clash_is_409(client_a, client_b, camera_a):
         ({"name": "x", "rtsp_url": "rtsp://h/s", "features": "person"}, "features"),
         ({"name": "x", "rtsp_url": "rtsp://h/s", "id": "Bad Id!"}, "id"),
         ({"name": "x", "rtsp_url": "rtsp://h/s", "enabled": "maybe"}, "enabled"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "detect_url": "http://h/s"}, "detect_url"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "detect_url": None}, "detect_url"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "live_url": "rtsp://h/s s"}, "live_url"),
+        ({"name": "x", "rtsp_url": "rtsp://h/s", "live_url": "rtsp://h/" + "s" * 1000}, "live_url"),
     ],
 )
 def test_invalid_camera_is_400_naming_the_field_and_stores_nothing(client_a, tenant_a, body, field):
@@ -112,22 +126,21 @@ def test_camera_limit_is_403_with_a_clear_message(client_a, tenant_a):
     assert Camera.objects.filter(tenant=tenant_a).count() == 2
 
 
-def test_password_is_masked_everywhere_and_kept_when_patch_omits_it(client_a, camera_a):
-    shown = client_a.get(CAMERAS).json()[0]["rtsp_url"]
-    assert shown == "rtsp://viewer:***@10.0.0.5:554/stream"
+def test_password_is_masked_everywhere_and_kept_when_patch_omits_it(client_a, camera_a, url_field):
+    for shown in (client_a.get(CAMERAS).json()[0], client_a.get(f"{CAMERAS}/cam-front-01").json()):
+        assert shown[url_field] == "rtsp://viewer:***@10.0.0.5:554/stream"
+        assert "s3cret" not in str(shown)
     patched = client_a.patch(f"{CAMERAS}/cam-front-01", {"name": "Renamed"}, format="json")
     assert "s3cret" not in patched.content.decode()
     camera_a.refresh_from_db()
-    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5:554/stream"
+    assert getattr(camera_a, url_field) == STORED_URL
 
 
-def test_sending_back_the_masked_url_keeps_the_password_for_the_same_host_port_and_user(client_a, camera_a):
-    response = client_a.patch(
-        f"{CAMERAS}/cam-front-01", {"rtsp_url": "rtsp://viewer:***@10.0.0.5/other"}, format="json"
-    )
+def test_sending_back_the_masked_url_keeps_the_password_for_the_same_host_port_and_user(client_a, camera_a, url_field):
+    response = client_a.patch(f"{CAMERAS}/cam-front-01", {url_field: "rtsp://viewer:***@10.0.0.5/other"}, format="json")
     assert response.status_code == 200  # 554 is rtsp's default port: the same endpoint
     camera_a.refresh_from_db()
-    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5/other"
+    assert getattr(camera_a, url_field) == "rtsp://viewer:s3cret@10.0.0.5/other"
 
 
 @pytest.mark.parametrize(
@@ -135,20 +148,43 @@ def test_sending_back_the_masked_url_keeps_the_password_for_the_same_host_port_a
     ["rtsp://viewer:***@10.0.0.6:554/stream", "rtsp://viewer:***@10.0.0.5:8554/stream",
      "rtsps://viewer:***@10.0.0.5:554/stream", "rtsp://admin:***@10.0.0.5:554/stream"],
 )  # fmt: skip
-def test_masked_password_for_another_host_port_scheme_or_user_is_400_asking_for_it(client_a, camera_a, url):
-    response = client_a.patch(f"{CAMERAS}/cam-front-01", {"rtsp_url": url}, format="json")
+def test_masked_password_for_another_host_port_scheme_or_user_is_400_asking_for_it(client_a, camera_a, url_field, url):
+    response = client_a.patch(f"{CAMERAS}/cam-front-01", {url_field: url}, format="json")
     assert response.status_code == 400
-    assert "rtsp_url" in response.json()["fields"]
+    assert list(response.json()["fields"]) == [url_field]
     assert "send the password again" in response.json()["detail"]
     camera_a.refresh_from_db()
-    assert camera_a.rtsp_url == "rtsp://viewer:s3cret@10.0.0.5:554/stream"
+    assert getattr(camera_a, url_field) == STORED_URL
 
 
-def test_new_password_replaces_the_stored_one_and_is_masked(client_a, camera_a):
-    response = client_a.patch(f"{CAMERAS}/cam-front-01", {"rtsp_url": "rtsp://admin:n%40w@10.0.0.5/s"}, format="json")
-    assert response.json()["rtsp_url"] == "rtsp://admin:***@10.0.0.5/s"
+def test_new_password_replaces_the_stored_one_and_is_masked(client_a, camera_a, url_field):
+    response = client_a.patch(f"{CAMERAS}/cam-front-01", {url_field: "rtsp://admin:n%40w@10.0.0.5/s"}, format="json")
+    assert response.json()[url_field] == "rtsp://admin:***@10.0.0.5/s"
     camera_a.refresh_from_db()
-    assert camera_a.rtsp_url == "rtsp://admin:n%40w@10.0.0.5/s"
+    assert getattr(camera_a, url_field) == "rtsp://admin:n%40w@10.0.0.5/s"
+
+
+def test_substreams_are_optional_given_on_create_and_cleared_by_an_empty_string(client_a):
+    body = create(client_a, id="cam-2", name="x", rtsp_url="rtsp://h/main").json()
+    assert (body["detect_url"], body["live_url"]) == ("", "")
+    body = create(client_a, id="cam-3", name="x", rtsp_url="rtsp://h/main", detect_url="rtsp://u:p@h/sub").json()
+    assert (body["detect_url"], body["live_url"]) == ("rtsp://u:***@h/sub", "")
+    camera = Camera.objects.get(slug="cam-3")
+    assert (camera.detect_url, camera.detect_source) == ("rtsp://u:p@h/sub", "rtsp://u:p@h/sub")
+    assert client_a.patch(f"{CAMERAS}/cam-3", {"detect_url": ""}, format="json").json()["detect_url"] == ""
+    camera.refresh_from_db()
+    assert (camera.detect_url, camera.detect_source) == ("", "rtsp://h/main")  # detection decodes the main stream
+
+
+def test_changing_a_url_restarts_the_pipelines_and_sending_it_back_does_not(client_a, camera_a, url_field):
+    """The supervisor restarts a camera's pipelines edited since they started (a newer updated_at)."""
+    before = camera_a.updated_at
+    client_a.patch(f"{CAMERAS}/cam-front-01", {url_field: "rtsp://viewer:***@10.0.0.5:554/stream"}, format="json")
+    camera_a.refresh_from_db()
+    assert camera_a.updated_at == before
+    client_a.patch(f"{CAMERAS}/cam-front-01", {url_field: "rtsp://viewer:***@10.0.0.5:554/other"}, format="json")
+    camera_a.refresh_from_db()
+    assert camera_a.updated_at > before
 
 
 def test_patch_updates_partially_and_rejects_bad_values(client_a, camera_a):

@@ -6,7 +6,7 @@ from ipaddress import ip_network
 
 import pytest
 
-from cameras.models import Camera, PipelineState
+from cameras.models import STREAM_URL_FIELDS, Camera, PipelineState
 from cameras.pipeline import supervisor
 from cameras.pipeline.registry import PipelineKind
 
@@ -31,6 +31,14 @@ def test_a_host_in_a_denied_network_is_400_naming_rtsp_url(client_a, deny, url):
     response = client_a.post(CAMERAS, {"name": "x", "rtsp_url": url}, format="json")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["rtsp_url"]
+    assert not Camera.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["detect_url", "live_url"])
+def test_a_substream_on_a_denied_host_is_400_naming_it(client_a, deny, field):
+    body = {"name": "x", "rtsp_url": "rtsp://10.8.0.1/s", field: "rtsp://u:p@10.9.3.4/sub"}
+    response = client_a.post(CAMERAS, body, format="json")
+    assert response.json()["fields"] == {field: ["RTSP URL must name a host cameras may be on."]}
     assert not Camera.objects.exists()
 
 
@@ -63,13 +71,14 @@ def record_start(camera, should_stop) -> None:
     started.append(camera.pk)
 
 
+@pytest.mark.parametrize("field", STREAM_URL_FIELDS)
 @pytest.mark.parametrize("url", ["rtsp://camera.invalid/s", "rtsp://[2002:a09:1::]/s", "rtsp://10.9.0.1\\.x/s"])
-def test_a_pipeline_does_not_start_on_a_host_refused_since(camera_a, deny, settings, monkeypatch, url):
+def test_a_pipeline_does_not_start_on_a_host_refused_since(camera_a, deny, settings, monkeypatch, url, field):
     """Saved before the deny list (or before today's rules): the start checks again, and says why it did not run."""
     started.clear()
     monkeypatch.setattr(supervisor, "KINDS", {"probe": PipelineKind("probe", queue="probeq", wanted=lambda c: True)})
     settings.VMS_PIPELINE_RUNNERS = {"probe": f"{__name__}.record_start"}
-    Camera.objects.filter(pk=camera_a.pk).update(rtsp_url=url)
+    Camera.objects.filter(pk=camera_a.pk).update(**{"rtsp_url": "rtsp://10.8.0.1/s", field: url})
     supervisor.run_pipeline("probe", camera_a.pk)
     state = PipelineState.objects.get(camera=camera_a, kind="probe")
     assert started == []

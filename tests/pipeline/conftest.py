@@ -6,6 +6,7 @@ import pytest
 from cameras.pipeline.lease import client
 
 from ..factories import CameraFactory, TenantFactory
+from ..rtsp_camera import RtspCamera
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +23,14 @@ def live_camera(transactional_db, rtsp_url):
 
     No detection features: only the recorder pipeline is wanted for it."""
     return CameraFactory(tenant=TenantFactory(id="tenant-a"), slug="cam-live", rtsp_url=rtsp_url, features=[])
+
+
+@pytest.fixture
+def substream_server():
+    """An RTSP camera of this test that also serves a 640x360 substream (`sub_url`), in step with its `url`."""
+    camera = RtspCamera(substream=True)
+    camera.start()
+    try:
+        yield camera
+    finally:
+        camera.stop()

@@ -3,7 +3,9 @@ feeds fragmented MP4 through Redis to every viewer."""
 
 import asyncio
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
@@ -13,10 +15,17 @@ from django.db import connections
 from cameras.pipeline.lease import client
 from live import feed, fmp4
 from live.feed import stream_key
+from playback.models import Segment
+from playback.paths import recordings_path
+from playback.recording.recorder import ffmpeg_argv
 from vms.asgi import application
 
 from ..factories import CameraFactory, TenantFactory
+from ..rtsp_camera import free_port
 from .test_recorder import wait_for
+
+MAIN_CODEC = "avc1.4d401f"  # the demo clip: H.264 Main, level 3.1
+SUB_CODEC = "avc1.42c016"  # demo_camera.py's substream: x264 ultrafast, Constrained Baseline, level 2.2
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,15 +43,26 @@ async def connect(token: str, camera: str) -> WebsocketCommunicator:
     return communicator
 
 
-async def stream_start(viewer: WebsocketCommunicator) -> tuple[fmp4.InitSegment, bytes]:
+async def stream_start(viewer: WebsocketCommunicator, codec: str = MAIN_CODEC) -> tuple[fmp4.InitSegment, bytes]:
     """The init (checked against its announcement) and the first media segment a viewer gets."""
     message = json.loads(await viewer.receive_from(timeout=20))
     if message == {"type": "waiting"}:
         message = json.loads(await viewer.receive_from(timeout=20))
     assert message["type"] == "init"
     init = fmp4.parse_init(await viewer.receive_from(timeout=5))
-    assert message["mime"] == init.mime == 'video/mp4; codecs="avc1.4d401f"'  # the demo clip: H.264 Main, level 3.1
+    assert message["mime"] == init.mime == f'video/mp4; codecs="{codec}"'
     return init, await viewer.receive_from(timeout=5)
+
+
+def video_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the file's video, as ffprobe reads it."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0",
+         str(path)],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    width, height = out.stdout.split()[0].split(",")  # MPEG-TS lists the stream again under its program
+    return int(width), int(height)
 
 
 async def test_viewers_start_at_a_key_frame_and_share_one_feed(live_camera, start_recorder, make_token):
@@ -102,3 +122,44 @@ async def test_a_token_without_cameras_read_is_refused(live_camera, make_token):
     )
     connected, _ = await communicator.connect(timeout=5)
     assert not connected
+
+
+def test_live_url_is_a_second_input_of_the_one_ffmpeg_that_only_live_maps():
+    argv = ffmpeg_argv("rtsp://cam/main", Path("/tmp/staging"), 2.0, 7, "pcm_alaw", live=("rtsp://cam/sub", "aac"))
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-i"] == ["rtsp://cam/main", "rtsp://cam/sub"]
+    parts = argv.index("/tmp/staging/seg-%d.ts")
+    recorded, live = argv[argv.index("rtsp://cam/sub") + 1 : parts], argv[parts:]
+    assert [recorded[i + 1] for i, a in enumerate(recorded) if a == "-map"] == ["0:v:0", "0:a:0"]
+    assert [live[i + 1] for i, a in enumerate(live) if a == "-map"] == ["1:v:0", "1:a:0"]
+    assert [a for i, a in enumerate(argv) if argv[i - 1] == "-c:a"] == ["aac", "copy"]  # G.711 encoded, AAC copied
+    without_audio = ffmpeg_argv("rtsp://cam/main", Path("/tmp/staging"), 2.0, 7, None, live=("rtsp://cam/sub", None))
+    assert [a for i, a in enumerate(without_audio) if without_audio[i - 1] == "-map"] == ["0:v:0", "1:v:0"]
+
+
+async def test_live_url_feeds_live_while_the_main_stream_is_recorded(
+    transactional_db, substream_server, start_recorder, make_token, tmp_path
+):
+    camera = await database_sync_to_async(CameraFactory)(
+        tenant=await database_sync_to_async(TenantFactory)(id="tenant-a"), slug="cam-sub", features=[],
+        rtsp_url=substream_server.url, live_url=substream_server.sub_url,
+    )  # fmt: skip
+    start_recorder(camera)
+    viewer = await connect(make_token(camera.tenant), "cam-sub")
+    init, segment = await stream_start(viewer, SUB_CODEC)
+    (tmp_path / "live.mp4").write_bytes(init.data + segment)
+    assert video_size(tmp_path / "live.mp4") == (640, 360)
+    await viewer.disconnect()
+    recorded = await database_sync_to_async(wait_for)(
+        lambda: Segment.objects.filter(camera=camera).values_list("path", flat=True).first(), timeout=30
+    )
+    assert video_size(recordings_path(recorded)) == (1280, 720)
+
+
+async def test_an_unreachable_live_url_leaves_live_on_the_main_stream(live_camera, start_recorder, make_token):
+    """ffmpeg would not start on a live_url it cannot open, recording included: the probe leaves it out."""
+    live_camera.live_url = f"rtsp://127.0.0.1:{free_port()}/sub"
+    await database_sync_to_async(live_camera.save)()
+    start_recorder(live_camera)
+    viewer = await connect(make_token(live_camera.tenant), "cam-live")
+    await stream_start(viewer, MAIN_CODEC)
+    await viewer.disconnect()

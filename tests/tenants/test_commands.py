@@ -148,6 +148,7 @@ def test_create_demo_adds_the_demo_camera_once_with_every_feature_of_the_plan(se
     )  # fmt: skip
     assert camera.features == list(FEATURES) == Tenant.objects.get(pk="demo").features
     assert camera.enabled and camera.record
+    assert camera.detect_url == camera.live_url == "rtsp://127.0.0.1:8564/demo/sub"  # demo_camera.py's --sub-mount
 
     # A later run follows a new port and keeps what the operator changed.
     Camera.objects.filter(pk=camera.pk).update(name="My street", features=["person"])
@@ -155,6 +156,7 @@ def test_create_demo_adds_the_demo_camera_once_with_every_feature_of_the_plan(se
     run("create_demo", "--password", "demo-pass-123")
     camera.refresh_from_db()
     assert (camera.name, camera.features, camera.rtsp_url) == ("My street", ["person"], "rtsp://127.0.0.1:8565/demo")
+    assert camera.detect_url == camera.live_url == "rtsp://127.0.0.1:8565/demo/sub"
 
 
 def test_create_demo_with_the_demo_camera_off_leaves_cameras_alone(settings):

@@ -70,21 +70,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo token (24 h):\nexport JWT={token}")
 
     def add_demo_camera(self, tenant: Tenant) -> None:
-        """The camera of scripts/demo_camera.py (the Procfile's `camera`) with every feature of the plan, once.
+        """The camera of scripts/demo_camera.py (the Procfile's `camera`) with every feature of the plan, once;
+        detection and live take its substream (`--sub-mount /demo/sub`).
 
-        A later run only follows a changed VMS_DEMO_CAMERA_PORT; the operator's other edits stay.
+        A later run only sets its URLs again (VMS_DEMO_CAMERA_PORT may have changed); the operator's other edits stay.
         """
         url = f"rtsp://127.0.0.1:{settings.VMS_DEMO_CAMERA_PORT}/demo"
+        urls = {"rtsp_url": url, "detect_url": f"{url}/sub", "live_url": f"{url}/sub"}
         camera = tenant.cameras.filter(slug__iexact=DEMO_CAMERA_ID).first()
         if camera is None:
-            camera = Camera(tenant=tenant, slug=DEMO_CAMERA_ID, name="Demo street", rtsp_url=url, fps=5)
+            camera = Camera(tenant=tenant, slug=DEMO_CAMERA_ID, name="Demo street", fps=5, **urls)
             camera.features = list(tenant.features)
             try:
                 save_new_camera(camera)
             except CameraLimitReached as exc:
                 self.stdout.write(f"Demo camera not added: {exc}")
                 return
-        elif camera.rtsp_url != url:
-            camera.rtsp_url = url
-            camera.save(update_fields=["rtsp_url", "updated_at"])
+        elif any(getattr(camera, field) != value for field, value in urls.items()):
+            for field, value in urls.items():
+                setattr(camera, field, value)
+            camera.save(update_fields=[*urls, "updated_at"])
         self.stdout.write(f"Demo camera `{camera.slug}` of tenant 'demo': {url} (VMS_DEMO_CAMERA=0 turns it off)")
