@@ -1,13 +1,14 @@
 """Events: ingest, query and realtime delivery, each figure next to a baseline measured in the same run.
 
-- ingest through events.services.create_event and through POST /v2/api/events vs a raw batched INSERT;
+- ingest through events.services.create_event and through POST /v2/api/events vs a raw batched INSERT, and through
+  POST /v2/api/events:batch vs create_events called with the same batches;
 - GET /v2/api/events p50/p99 over a table of --events rows vs the same query as raw SQL;
 - WebSocket delivery p50/p99 to --clients concurrent clients of a real daphne process, spread over tenants
   (lost and cross-tenant messages counted) vs raw Redis PUBLISH -> SUBSCRIBE to as many subscribers;
 - PostgreSQL connections left open by a concurrent burst of GET /v2/api/events at a real daphne, and its GET p50/p99,
   with a connection pool (DB_POOL_MAX_SIZE) vs CONN_MAX_AGE=60 without one (the settings before the pool).
 
-It creates its own database (vms_bench), never the dev one, and drops it at the end:
+It creates its own database (vms_bench, or BENCH_DB), never the dev one, and drops it at the end:
     REDIS_URL=redis://127.0.0.1:6379/1 .venv/bin/python bench/events.py [--events 1000000] [--clients 200]
 """
 
@@ -33,7 +34,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "vms_bench"
+# Its own name per run when benchmarks run side by side: each run creates and drops its database.
+BENCH_DB = os.environ.get("BENCH_DB", "vms_bench")
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 os.environ["DATABASE_URL"] = f"{SERVER}/{BENCH_DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vms.settings")
@@ -166,11 +168,19 @@ def section_ingest(ds: Dataset, count: int, batch: int = 500) -> None:
         for f in fields:
             assert client.post("/v2/api/events", f, format="json").status_code == 201
 
-    single, many, post = rate(one_by_one), rate(batched), rate(posts)
+    def batch_posts() -> None:
+        for start in range(0, count, batch):
+            body = {"events": fields[start : start + batch]}
+            assert client.post("/v2/api/events:batch", body, format="json").status_code == 201
+
+    single, many, post, batch_post = rate(one_by_one), rate(batched), rate(posts), rate(batch_posts)
     baseline = raw_insert_rate(ds, count, batch)
     report("create_event (1 per transaction)", single, "ev/s", "raw batched INSERT", baseline)
     report(f"create_events ({batch} per call)", many, "ev/s", "raw batched INSERT", baseline)
     report("POST /v2/api/events (in-process)", post, "ev/s", "raw batched INSERT", baseline)
+    batch_name = f"POST /v2/api/events:batch ({batch} a request, in-process)"
+    report(batch_name, batch_post, "ev/s", "create_events, same batches", many)
+    print(f"  batch ingest {batch_post:,.0f} ev/s: {'meets' if batch_post >= 3000 else 'MISSES'} the 3,000 ev/s target")
 
 
 def section_query(ds: Dataset, requests: int) -> None:
@@ -178,7 +188,8 @@ def section_query(ds: Dataset, requests: int) -> None:
 
     Each request varies (camera, type, cursor position), so no answer is served twice from the same pages.
     """
-    print(f"query (table of {table_rows()} events, {requests} requests per shape, limit 50; target p99 <= 15 ms)")
+    print(f"query (table of {table_rows()} events, {requests} requests per shape, limit 50; "
+          "target p50 <= 3x raw SQL, p99 <= 10 ms at 1M rows)")  # fmt: skip
     tenant = ds.tenants[2]
     per_tenant = ds.size // len(ds.tenants)
     with connection.cursor() as cursor:
@@ -209,7 +220,7 @@ def section_query(ds: Dataset, requests: int) -> None:
     }  # fmt: skip
     client = APIClient(HTTP_HOST="localhost")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {ds.token(tenant)}")
-    worst = 0.0
+    worst, worst_ratio = 0.0, 0.0
     for name, shape in shapes.items():
         api, raw = [], []
         for i in range(requests + 5):
@@ -227,12 +238,15 @@ def section_query(ds: Dataset, requests: int) -> None:
         with connection.cursor() as cursor:
             plan = [row[0] for row in cursor.execute("EXPLAIN " + query, [tenant.id, *args]).fetchall()]
         (p50, p99), (b50, b99) = percentiles(api), percentiles(raw)
-        worst = max(worst, p99)
+        worst, worst_ratio = max(worst, p99), max(worst_ratio, p50 / b50)
         report(f"GET {name} p50", p50, "ms", "raw SQL p50", b50)
         report(f"GET {name} p99", p99, "ms", "raw SQL p99", b99)
         steps = [line.strip() for line in plan if any(word in line for word in ("Index", "Sort", "Seq"))]
         print("    plan: " + " / ".join(steps))
-    print(f"  worst GET p99 {worst:.2f} ms: {'meets' if worst <= 15 else 'MISSES'} the 15 ms target")
+    print(
+        f"  worst GET p99 {worst:.2f} ms: {'meets' if worst <= 10 else 'MISSES'} the 10 ms target; "
+        f"worst p50 {worst_ratio:.2f}x raw SQL: {'meets' if worst_ratio <= 3 else 'MISSES'} the 3x target"
+    )
 
 
 def table_rows() -> int:
@@ -241,7 +255,7 @@ def table_rows() -> int:
 
 
 def section_kalay(ds: Dataset, requests: int) -> None:
-    """Kalay GraphQL (POST /vsaas/api/v1/be/, the seed's query shapes) vs the same SELECT as raw SQL; p99 <= 20 ms."""
+    """Kalay GraphQL (POST /vsaas/api/v1/be/, the seed's query shapes) vs the same SELECT as raw SQL; p99 <= 10 ms."""
     print(f"kalay graphql (table of {table_rows()} events, {requests} requests per shape, one camera)")
     tenant, camera, now = ds.tenants[3], ds.cameras[2], timezone.now().replace(microsecond=0)
     where = "tenant_id = %s AND camera_id = %s AND ts >= %s AND ts < %s AND expires > now()"
@@ -286,7 +300,7 @@ def section_kalay(ds: Dataset, requests: int) -> None:
         (p50, p99), (b50, b99) = percentiles(api), percentiles(raw)
         report(f"{name} p50", p50, "ms", "raw SQL p50", b50)
         report(f"{name} p99", p99, "ms", "raw SQL p99", b99)
-        print(f"  {name}: p99 {p99:.2f} ms {'meets' if p99 <= 20 else 'MISSES'} the 20 ms target")
+        print(f"  {name}: p99 {p99:.2f} ms {'meets' if p99 <= 10 else 'MISSES'} the 10 ms target")
 
 
 def free_port() -> int:

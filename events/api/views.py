@@ -1,4 +1,5 @@
 from django.core.validators import RegexValidator
+from django.db.models import Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -9,7 +10,7 @@ from tenants.api.viewsets import TenantScopedMixin, keyset_page
 
 from ..catalogue import INGESTED_EVENT_TYPES
 from ..models import Event, Severity
-from ..serializers import event_json
+from ..serializers import EVENT_COLUMNS, event_json
 from ..services import MAX_TAGS, TAG_MAX_LENGTH, InvalidEvent, ingest_event
 from .serializers import EventIngestSerializer, EventQuerySerializer, EventSerializer
 
@@ -70,12 +71,14 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         if "until" in params:
             events = events.filter(ts__lt=params["until"])
         if "before" in params:
-            cursor = self.get_queryset().filter(pk=params["before"]).values_list("ts", "id").first()
-            if cursor is None:
-                raise ValidationError({"before": [f"No event '{params['before']}' in this tenant."]})
-            # (ts, id) < cursor, written so the (tenant, -ts, -id) indexes bound the scan by ts.
-            events = events.filter(ts__lte=cursor[0]).exclude(ts=cursor[0], id__gte=cursor[1])
-        page = [event_json(e) for e in events[: params["limit"]]]
+            cursor = self.get_queryset().filter(pk=params["before"]).order_by()
+            # (ts, id) < the cursor's, written so the (tenant, -ts, -id) indexes bound the scan by ts; its ts is read
+            # by a subquery, so a page is one statement, and a cursor that is no event of the tenant matches nothing.
+            cursor_ts = Subquery(cursor.values("ts"))
+            events = events.filter(ts__lte=cursor_ts).exclude(ts=cursor_ts, id__gte=params["before"])
+        page = [event_json(row) for row in events.values_list(*EVENT_COLUMNS, named=True)[: params["limit"]]]
+        if not page and "before" in params and not cursor.exists():
+            raise ValidationError({"before": [f"No event '{params['before']}' in this tenant."]})
         return keyset_page(request, page, params["limit"])
 
     @extend_schema(responses={200: EventSerializer, **errors(404)})

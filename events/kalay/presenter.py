@@ -72,12 +72,18 @@ class EventPresenter:
         self.origin = request.build_absolute_uri("/").removesuffix("/")
         self.contract = f"event-retention-{tenant.event_retention_days}d"
         self.now = timezone.now()
+        self.hour_links: dict[tuple[str, datetime], str] = {}
         self.fields = [(name, FIELDS[name][1]) for name in sorted(set(wanted) & FIELDS.keys())]
         # camera_id is always read: the archived list groups by it.
         self.columns = sorted({"camera_id", *(column for name, _ in self.fields for column in FIELDS[name][0])})
 
-    def link(self, path: str) -> str:
-        return self.origin + signed_url(path, self.tenant_id)
+    def hour_link(self, camera_id: str, moment: datetime) -> str:
+        """The absolute, signed URL of the playlist of the camera's hour at `moment`; made once for the page's
+        events of that hour (they are many to an hour)."""
+        key = (camera_id, moment.replace(minute=0, second=0, microsecond=0))
+        if key not in self.hour_links:
+            self.hour_links[key] = self.origin + signed_url(hour_url(camera_id, *hour_parts(moment)), self.tenant_id)
+        return self.hour_links[key]
 
     def absolute(self, url: str) -> str:
         """A path of this site made absolute; an off-site URL (or "") as it is."""
@@ -103,7 +109,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], Callable[[EventPresenter, Any], Any]]] 
     "thumbnail": (("tenant_id", "snapshot", "snapshot_url"), lambda p, row: p.absolute(signed_snapshot_url(row))),
     "url": (
         ("camera_id", "ts"),
-        lambda p, row: p.link(hour_url(row.camera_id, *hour_parts(row.ts))) if p.can_play else None,
+        lambda p, row: p.hour_link(row.camera_id, row.ts) if p.can_play else None,
     ),
     # One numeric classification exists (the category), so both fields carry it.
     "event_type": (("event_id",), lambda p, row: row.event_id),

@@ -28,6 +28,7 @@ from tenants.catalogue import EVENTS_READ, EVENTS_WRITE
 from tenants.gate import TenantPrincipal
 
 from .errors import BadRequest, NotFound, status_of
+from .execution import PlainObjectsExecutionContext
 from .presenter import EPOCH, ONE_MS, ArchievedEvent, Event, EventPresenter, field_names
 
 DEFAULT_LIMIT = 50
@@ -226,6 +227,7 @@ schema = KalaySchema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(auto_camel_case=False),
+    execution_context_class=PlainObjectsExecutionContext,
     # Clients repeat the same documents (with variables, or polling one window): parse and validate each once.
     # Factories, as strawberry wants; the caches themselves live at module level, shared by every request.
     extensions=[

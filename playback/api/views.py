@@ -1,6 +1,8 @@
 """Playback API: which hours of a day have recordings (the event's own playback view is in events.api), and export
 jobs (/v2/api/exports)."""
 
+from datetime import UTC, datetime
+
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -35,10 +37,16 @@ from .serializers import (
 
 def get_or_404(queryset, **filters):
     """The one matching row, else a NotFound in the API's error shape (a bare Http404 would lack the code)."""
-    found = queryset.filter(**filters).first()
+    # Unordered: the filters name one row, and a model's ordering may join another table (a camera's, its tenant).
+    found = queryset.filter(**filters).order_by().first()
     if found is None:
         raise NotFound(f"No {queryset.model._meta.verbose_name} matches the given query.")
     return found
+
+
+def _utc(moment: datetime) -> str:
+    """A datetime as TimelineSerializer (DRF) writes one: ISO-8601 in UTC, +00:00 as Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class PlaybackView(APIView):
@@ -55,13 +63,14 @@ class TimelineView(PlaybackView):
         camera_id, day = query.validated_data["camera_id"], query.validated_data["date"]
         cameras = Camera.objects.for_principal(request.user).only("id", "tenant_id", "slug")
         camera = get_or_404(cameras, slug=camera_id)
+        spans = [{"start": _utc(s["start"]), "end": _utc(s["end"])} for s in playlists.recorded_spans(camera, day)]
         body = {
             "camera_id": camera.slug,
-            "date": day,
+            "date": day.isoformat(),
             "hours": playlists.timeline(camera, day),
-            "spans": playlists.recorded_spans(camera, day),
+            "spans": spans,
         }
-        return Response(TimelineSerializer(body).data)
+        return Response(body)
 
 
 @extend_schema_view(
