@@ -43,6 +43,7 @@ def test_add_shows_the_servers_field_error_then_adds(signed_in, tenant_a, consol
 
     dialog.locator("input[name=id]").fill("cam-lobby")
     dialog.locator("input[name=rtsp_url]").fill("rtsp://admin:pa55@10.0.0.9:554/stream")
+    dialog.locator("input[name=detect_url]").fill("rtsp://admin:pa55@10.0.0.9:554/sub")
     dialog.locator("button[type=submit]").click()
     expect(dialog).to_be_hidden()
     row = signed_in.locator("tr[data-camera=cam-lobby]")
@@ -50,7 +51,11 @@ def test_add_shows_the_servers_field_error_then_adds(signed_in, tenant_a, consol
     expect(row).to_contain_text("rtsp://admin:***@10.0.0.9:554/stream")
     camera = Camera.objects.get(tenant=tenant_a, slug="cam-lobby")
     assert camera.rtsp_url == "rtsp://admin:pa55@10.0.0.9:554/stream"
+    assert (camera.detect_url, camera.live_url) == ("rtsp://admin:pa55@10.0.0.9:554/sub", "")
     assert camera.features == ["person"]
+    row.get_by_role("button", name="Edit").click()  # the substream's password is masked in the form too
+    expect(dialog.locator("input[name=detect_url]")).to_have_value("rtsp://admin:***@10.0.0.9:554/sub")
+    dialog.get_by_role("button", name="Cancel").click()
     # The 400 of the first try is the only thing the browser logged.
     assert console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
 

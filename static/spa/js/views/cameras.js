@@ -16,6 +16,11 @@ function field(name, label, input, hint = "") {
   );
 }
 
+// A camera's smaller stream (a substream URL), optional: the same checks and masking as its RTSP URL.
+function substreamField(name, label, current, hint) {
+  return field(name, label, h("input", { id: `cam-${name}`, name, value: current, placeholder: "rtsp://host:554/sub" }), hint);
+}
+
 function cameraForm(camera, onSaved, onCancel) {
   const editing = Boolean(camera);
   const value = (key, fallback = "") => (camera ? camera[key] : fallback);
@@ -36,6 +41,8 @@ function cameraForm(camera, onSaved, onCancel) {
       h("input", { id: "cam-rtsp_url", name: "rtsp_url", value: value("rtsp_url"), placeholder: "rtsp://host:554/stream" }),
       editing ? "The password is masked; leave it as is to keep it." : "",
     ),
+    substreamField("detect_url", "Detection substream", value("detect_url"), "Decoded for detection instead; empty for none."),
+    substreamField("live_url", "Live substream", value("live_url"), "What live viewers get instead; empty for none."),
     field(
       "features",
       "Detection",
@@ -77,6 +84,8 @@ function cameraForm(camera, onSaved, onCancel) {
     const body = {
       name: data.get("name"),
       rtsp_url: data.get("rtsp_url"),
+      detect_url: data.get("detect_url"),
+      live_url: data.get("live_url"),
       features: data.getAll("features"),
       fps: Number(data.get("fps")),
       enabled: data.has("enabled"),
