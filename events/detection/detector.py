@@ -4,17 +4,17 @@ It decodes the camera's substream when it has one (`detect_url`): boxes are in t
 decodes, with their size in the payload's `frame`, so in 0-1 of the picture they are the main stream's too.
 The model looks at regions around the motion, or at the whole frame (events/detection/vision.py's Detector).
 
-One event per tracked object. A track's event is written once, as soon as ByteTrack has returned the track
-in CONFIRM_HITS frames (two frames: ~0.2-0.4 s at 5-10 fps, so a passing glimpse makes no event) and one of
-them passed the camera's aim (events/detection/aim.py: outside object masks, within the label's filters,
-by default a score of at least 0.5, and inside a required zone when the label has any), with the best of
-those frames: highest confidence, its box and a snapshot JPEG. Later frames do not change a written event.
-Its `ts` is the frame where the track was first seen; it names the zones the track entered and is an alert
-or a detection (cameras.aim.is_alert). A track crossing one of the camera's lines in its direction gives one
-`line_crossing` event per line, with the frame of crossing. Every AIM_POLL_S the detector reads the camera's
-aim again and applies a change without reloading the model. Vehicles of a camera with `license_plate` get one
-OCR pass on that best frame's crop; a readable plate becomes its own `license_plate` event. With `motion`, each
-motion episode (motion after at least MOTION_QUIET_S without any) is one `motion` event.
+One event per tracked object. A track's event is written once, as soon as ByteTrack has returned the track in
+CONFIRM_HITS frames (ByteTrack returns a track once two frames in a row detected it, so a passing glimpse makes no
+event) and one of them passed the camera's aim (events/detection/aim.py: outside object masks, within the label's
+filters, by default a score of at least 0.5, and inside a required zone when the label has any), with the best of
+those frames: highest confidence, its box and a snapshot JPEG. Later frames do not change a written event. Its `ts`
+is the frame where the track was first seen; it names the zones the track entered and is an alert or a detection
+(cameras.aim.is_alert). A track crossing one of the camera's lines in its direction gives one `line_crossing` event
+per line, with the frame of crossing. Every AIM_POLL_S the detector reads the camera's aim again and applies a
+change without reloading the model. Vehicles of a camera with `license_plate` get one OCR pass on that best frame's
+crop; a readable plate becomes its own `license_plate` event. With `motion`, each motion episode (motion after at
+least MOTION_QUIET_S without any) is one `motion` event.
 
 When the model cannot be loaded the runner reports it (pipeline state + log) and carries on with motion
 events only; recording is a separate pipeline and is not affected. A camera whose detector cannot keep up
@@ -57,7 +57,7 @@ from .vision import (
 
 logger = logging.getLogger(__name__)
 
-CONFIRM_HITS = 2
+CONFIRM_HITS = 1  # ByteTrack's own confirmation (two frames) is enough: a third would add a frame's wait
 AIM_POLL_S = 5.0  # how often a running detector reads its camera's aim again
 MOTION_QUIET_S = 10.0
 TRACK_FORGET_S = 60.0  # a track unseen this long is dropped (ByteTrack has long forgotten it too)
