@@ -356,8 +356,9 @@ def report_recall() -> None:
           "a frame)")  # fmt: skip
 
 
-def live(url: str, cameras: int, seconds: float, stagger_s: float) -> tuple[list[float], float, list, int]:
-    """Frames per second each camera processed, CPU seconds used, event latencies and streams lost, with
+def live(url: str, cameras: int, seconds: float, stagger_s: float, server: int | None) -> tuple:
+    """Frames per second each camera processed, CPU seconds used, event latencies, streams lost, and the CPU
+    seconds of the `server` process (the RTSP server standing in for the cameras, on the same cores), with
     `cameras` running at once, measured over `seconds` once all of them run. Camera i starts
     i * stagger_s / cameras after the first, so cameras reading the same clip are at different points of it,
     as cameras of a real site are."""
@@ -380,24 +381,26 @@ def live(url: str, cameras: int, seconds: float, stagger_s: float) -> tuple[list
         thread.start()
     time.sleep(stagger_s + LIVE_WARMUP_S)
     frames, cpu, start = [p.frames for p in pipelines], cpu_seconds(), time.monotonic()
+    server_cpu = proc_cpu(server) if server else 0.0
     for p in pipelines:
         p.latencies.clear()
     time.sleep(seconds)
     rates = [(p.frames - before) / (time.monotonic() - start) for p, before in zip(pipelines, frames, strict=True)]
     cpu = cpu_seconds() - cpu
+    server_cpu = proc_cpu(server) - server_cpu if server else 0.0
     stopped.set()
     for thread in threads:
         thread.join()
-    return rates, cpu, [lat for p in pipelines for lat in p.latencies], len(lost)
+    return rates, cpu, [lat for p in pipelines for lat in p.latencies], len(lost), server_cpu
 
 
 def report_live(source: str, url: str, counts: list[int], seconds: float, model_per_cpu: float,
-                stagger_s: float = 0) -> int:  # fmt: skip
+                stagger_s: float = 0, server: int | None = None) -> int:  # fmt: skip
     """Print each count's run; returns the most cameras that all kept up."""
     print(f"live, {source}:")
     most = 0
     for count in counts:
-        rates, cpu, latencies, lost = live(url, count, seconds, stagger_s)
+        rates, cpu, latencies, lost, server_cpu = live(url, count, seconds, stagger_s, server)
         kept = sum(rate >= 0.95 * FPS for rate in rates)
         if kept == count:
             most = max(most, count)
@@ -407,6 +410,11 @@ def report_live(source: str, url: str, counts: list[int], seconds: float, model_
             f"lost, CPU {cpu / seconds / CORES * 100:3.0f} % of {CORES} cores; {frames_done / cpu:5.1f} frames per "
             f"CPU-second ({frames_done / cpu / model_per_cpu:.2f} x the model's own) -> "
             f"{frames_done / cpu * CORES / FPS:4.1f} cameras on {CORES} idle cores"
+            + (
+                f"; the RTSP server standing in for the cameras {server_cpu / seconds / CORES * 100:.0f} %"
+                if server
+                else ""
+            )
         )
         confirmed = [latency for latency, waited in latencies if not waited]
         for name, picked in (
@@ -451,9 +459,10 @@ def main() -> None:
         streams = [("demo main stream 1280x720, motion in every frame", server.url),
                    ("demo substream 640x360 (detect_url), motion in every frame", server.sub_url)]  # fmt: skip
         for source, url in streams:
-            most = report_live(source, url, counts, seconds, model_per_cpu)
+            most = report_live(source, url, counts, seconds, model_per_cpu, server=server.proc.pid)
             overload = round(1.5 * max(most, min(counts)))
-            report_live(f"{source}, overload: 1.5 x {max(most, min(counts))}", url, [overload], seconds, model_per_cpu)
+            report_live(f"{source}, overload: 1.5 x {max(most, min(counts))}", url, [overload], seconds, model_per_cpu,
+                        server=server.proc.pid)  # fmt: skip
         for width, height in ((1280, 720), (640, 360)):
             report_live(
                 f"half-still clip (file, real time, {width}x{height}), motion 50 % of the time, cameras spread over "
