@@ -16,7 +16,7 @@ fi
 mkdir -p var
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py collectstatic --no-input -v 0
-.venv/bin/python manage.py create_demo --password "$DEMO_PASSWORD"
+.venv/bin/python manage.py create_demo --password="$DEMO_PASSWORD"  # = : a password may begin with "-"
 echo "==> web on http://127.0.0.1:${PORT:-8000}/ (API /v2/api/, docs /v2/api/docs, admin /admin/)"
 # The demo camera (Procfile's `camera`: scripts/demo_camera.py on VMS_DEMO_CAMERA_PORT) runs unless VMS_DEMO_CAMERA
 # is off; create_demo above added it to the demo tenant, or refused a VMS_DEMO_CAMERA other than these words.
