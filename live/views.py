@@ -5,8 +5,11 @@ A plain async view rather than a DRF one: the peer connection it makes lives on 
 response, which a sync view in a worker thread has not got. The rules are the API's own, in its order: a missing or
 bad token is a 401, a token without cameras:read a 403, another tenant's camera a 404 (the gate finds no such
 camera), a body that is not an offer a 400, each in the API's error shape (tenants.api.errors).
+
+An answered offer is a `live.view` in the audit trail, and the end of its peer connection a `live.end`.
 """
 
+import functools
 import io
 
 from asgiref.sync import sync_to_async
@@ -16,6 +19,7 @@ from django.views.decorators.http import require_POST
 from rest_framework import exceptions, serializers, status
 
 from cameras.models import Camera
+from tenants import audit
 from tenants.api.errors import exception_handler
 from tenants.api.parsers import JSONParser
 from tenants.auth import TenantJWTAuthentication
@@ -23,6 +27,7 @@ from tenants.catalogue import CAMERAS_READ
 from tenants.gate import MissingScope, TenantPrincipal
 
 from . import webrtc
+from .consumers import end_view, start_view
 
 MAX_OFFER_CHARS = 64 * 1024  # a browser's offer is a few kB; one video and one audio section with every codec ~10 kB
 
@@ -53,12 +58,14 @@ async def _answer(request: HttpRequest, camera: str) -> dict:
     offer = OfferSerializer(data=JSONParser().parse(io.BytesIO(request.body)))
     offer.is_valid(raise_exception=True)
     try:
-        answer = await webrtc.answer(camera_pk, offer.validated_data["sdp"], principal.expires_at)
+        peer = await webrtc.answer(camera_pk, offer.validated_data["sdp"], principal.expires_at)
     except webrtc.BadOffer as exc:
         raise exceptions.ValidationError({"sdp": [str(exc)]}) from exc
     except webrtc.TooManyPeers as exc:
         raise TooManyStreams(str(exc)) from exc
-    return {"sdp": answer, "type": "answer"}
+    viewing = await start_view(principal, camera, audit.address_of(request))
+    peer.on_close = functools.partial(end_view, viewing)
+    return {"sdp": peer.pc.localDescription.sdp, "type": "answer"}
 
 
 def _error(request: HttpRequest, exc: exceptions.APIException | MissingScope) -> JsonResponse:

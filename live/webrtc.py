@@ -18,7 +18,7 @@ candidates are offered (no STUN or TURN server is asked), so a browser must reac
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from fractions import Fraction
 
 import av
@@ -112,6 +112,7 @@ class Peer:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.camera_pk = camera_pk
         self.closing: asyncio.Future | None = None  # held: the loop keeps only a weak reference to a task
+        self.on_close: Callable[[], Awaitable[None]] | None = None  # awaited once, when the connection ends
         loop = asyncio.get_running_loop()
         self.timers = [loop.call_later(CONNECT_TIMEOUT_S, self._unless_connected)]
         if expires_at is not None:
@@ -141,6 +142,10 @@ class Peer:
             timer.cancel()
         _peers.discard(self)
         await self.pc.close()
+        # Closing is reached again from the connection's own "closed" state, and by timers: the end is told once.
+        ended, self.on_close = self.on_close, None
+        if ended is not None:
+            await ended()
 
     def _close_soon(self) -> None:
         self.closing = asyncio.ensure_future(self.close())
@@ -157,15 +162,16 @@ class Peer:
             await self.close()
 
 
-async def answer(camera_pk: int, offer: str, expires_at: int | None) -> str:
-    """The SDP answer to a browser's offer, from a new peer connection that sends the camera's video until it ends
-    (see the module's docstring). BadOffer or TooManyPeers when there is none."""
+async def answer(camera_pk: int, offer: str, expires_at: int | None) -> Peer:
+    """A new peer connection that sends the camera's video until it ends (see the module's docstring), with its SDP
+    answer to a browser's offer set as its local description. BadOffer or TooManyPeers when there is none."""
     if len(_peers) >= MAX_PEERS:
         raise TooManyPeers(f"This server already sends {MAX_PEERS} WebRTC streams; use the MSE player.")
     peer = Peer(camera_pk, expires_at)
     _peers.add(peer)
     try:
-        return await peer.answer(offer)
+        await peer.answer(offer)
     except BaseException:
         await peer.close()
         raise
+    return peer

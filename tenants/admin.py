@@ -4,8 +4,9 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission
 from django.db.models import IntegerField, Q, QuerySet
 
+from . import audit
 from .gate import TenantPrincipal
-from .models import DailyUsage, Membership, Tenant
+from .models import AuditEntry, DailyUsage, Membership, Tenant
 from .throttles import ThrottledAdminLoginForm
 from .usage import WHOLE_COUNTERS, camera_hours
 
@@ -98,7 +99,46 @@ class ReadOnly:
         return False
 
 
-class TenantScopedAdmin(AsciiIds, TenantChoices, admin.ModelAdmin):
+class AuditedAdmin:
+    """Every add, change and delete made in the admin (a tenant's staff or platform staff) is also an entry of the
+    object's tenant's audit trail, `admin.<add|change|delete>`, where Django logs its own LogEntry."""
+
+    def audit_tenant_id(self, obj) -> str | None:
+        """The tenant an object belongs to, through its model's `tenant_lookup` (as the gate finds it)."""
+        value = obj
+        for part in getattr(obj, "tenant_lookup", "tenant_id").split("__"):
+            value = getattr(value, part, None)
+        return value
+
+    def _audit(self, request, obj, verb: str) -> None:
+        tenant_id = self.audit_tenant_id(obj)
+        if tenant_id is None:
+            return
+        if obj._meta.model_name == "camera":
+            camera_id = obj.slug
+        else:  # an event names its camera by id; other rows point at the camera's row
+            camera_id = getattr(obj, "camera_id", None)
+            camera_id = camera_id if isinstance(camera_id, str) else getattr(getattr(obj, "camera", None), "slug", "")
+        audit.record(
+            tenant_id, f"admin.{verb}", actor=audit.actor_of(request.user), address=audit.address_of(request),
+            object_type=obj._meta.model_name, object_id=str(obj.pk), camera_id=camera_id,
+        )  # fmt: skip
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, obj, "add")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, obj, "change")
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, "delete")
+        return super().log_deletions(request, queryset)
+
+
+class TenantScopedAdmin(AuditedAdmin, AsciiIds, TenantChoices, admin.ModelAdmin):
     """Admin for a model with a `tenant` field: a tenant's staff see and edit only their own rows."""
 
     def get_queryset(self, request):
@@ -120,11 +160,12 @@ class TenantScopedAdmin(AsciiIds, TenantChoices, admin.ModelAdmin):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedAdmin, admin.ModelAdmin):
     # What one tenant may take of what all share: a tenant's staff see it, only a platform superuser changes it.
     QUOTAS = ("storage_quota_gb", "export_quota_gb", "max_running_exports", "max_queued_exports")
     list_display = [
-        "id", "name", "camera_limit", "features", "event_retention_days", "recording_retention_days", *QUOTAS
+        "id", "name", "camera_limit", "features", "event_retention_days", "recording_retention_days",
+        "audit_retention_days", *QUOTAS,
     ]  # fmt: skip
     search_fields = ["id", "name"]
     readonly_fields = ["created_at"]
@@ -141,7 +182,8 @@ class TenantAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return self.readonly_fields
-        return [*self.readonly_fields, "id", "camera_limit", "features", "event_retention_days", *self.QUOTAS]
+        plan = ["id", "camera_limit", "features", "event_retention_days", "audit_retention_days", *self.QUOTAS]
+        return [*self.readonly_fields, *plan]
 
 
 @admin.register(DailyUsage)
@@ -157,6 +199,17 @@ class DailyUsageAdmin(ReadOnly, TenantScopedAdmin):
     @admin.display(ordering="camera_seconds")
     def camera_hours(self, usage: DailyUsage) -> float:
         return camera_hours(usage.camera_seconds)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnly, TenantScopedAdmin):
+    """Each tenant's audit trail, as GET /v2/api/audit shows it: append-only, so read-only here."""
+
+    list_display = ["ts", "tenant", "actor", "address", "action", "object_type", "object_id", "camera_id", "outcome"]
+    list_filter = ["tenant", "action", "outcome"]
+    search_fields = ["=actor", "=action", "=camera_id", "=object_id"]
+    date_hierarchy = "ts"
+    show_full_result_count = False  # no second COUNT(*) over the whole trail
 
 
 @admin.register(Membership)
@@ -208,7 +261,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class TenantUserAdmin(AsciiIds, UserAdmin):
+class TenantUserAdmin(AuditedAdmin, AsciiIds, UserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "email", "tenant", "role", "is_staff", "is_active"]
     # Only the tenants of the users listed: a tenant's staff see their own, not every customer's name.
@@ -226,6 +279,10 @@ class TenantUserAdmin(AsciiIds, UserAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return fields if request.user.is_superuser else (*fields, *self.PLATFORM_FIELDS)
+
+    def audit_tenant_id(self, obj) -> str | None:
+        membership = getattr(obj, "membership", None)
+        return membership.tenant_id if membership else None
 
     @admin.display(ordering="membership__tenant")
     def tenant(self, user) -> str:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 
+from . import audit
 from .throttles import MetricsAddressThrottle
 
 READY_TIMEOUT_S = 2.0
@@ -116,6 +117,7 @@ def ready(request: HttpRequest) -> JsonResponse:
         warnings.append(f"pipelines: {waiting} waiting for capacity (no worker node has room)")
     if backlog := _upload_backlog():
         warnings.append(f"storage: upload backlog (camera-minutes waiting for the bucket): {', '.join(backlog)}")
+    warnings.extend(audit.readiness_warnings())
     if warnings:
         body["warnings"] = warnings
     return JsonResponse(body)

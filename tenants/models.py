@@ -3,7 +3,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
-from .catalogue import FEATURES, READ_SCOPES, SCOPES
+from .catalogue import FEATURES, OPERATOR_SCOPES, READ_SCOPES, SCOPES
 from .gate import TenantQuerySet
 
 slug_validator = RegexValidator(
@@ -44,6 +44,9 @@ class Tenant(models.Model):
     max_queued_exports = models.PositiveIntegerField(
         default=20, validators=[MinValueValidator(1)], help_text="Exports of this tenant that may wait to run"
     )
+    audit_retention_days = models.PositiveIntegerField(
+        default=365, validators=[MinValueValidator(1)], help_text="How long the audit trail keeps an entry"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -75,7 +78,7 @@ class Membership(models.Model):
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        return READ_SCOPES if self.role == self.Role.VIEWER else SCOPES
+        return {self.Role.ADMIN: SCOPES, self.Role.OPERATOR: OPERATOR_SCOPES}.get(self.role, READ_SCOPES)
 
 
 class DailyUsage(models.Model):
@@ -100,3 +103,47 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.date}"
+
+
+class AuditEntryChanged(Exception):
+    """Something tried to change or re-save an audit entry: the trail is append-only."""
+
+
+class AuditEntry(models.Model):
+    """One entry of a tenant's audit trail, written by tenants.audit only. `prev_hash` is the `hash` of the entry
+    before it in its tenant (by id) and `hash` covers its own fields and `prev_hash`, so `verify_audit` finds an
+    edited, a deleted or an inserted entry. Append-only: saving an existing entry raises AuditEntryChanged."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Its index is the (tenant, id) one below: the chain is walked, and its last hash read, in that order.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_entries", db_index=False)
+    ts = models.DateTimeField()
+    actor = models.CharField(max_length=200)
+    address = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=200, blank=True)
+    camera_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=32, default="ok")
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-ts", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["tenant", "id"], name="audit_tenant_chain"),
+            models.Index(fields=["tenant", "-ts", "-id"], name="audit_tenant_ts"),
+            models.Index(fields=["tenant", "action", "-ts"], name="audit_tenant_action_ts"),
+            models.Index(fields=["tenant", "camera_id", "-ts"], name="audit_tenant_camera_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} #{self.pk} {self.action} by {self.actor}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AuditEntryChanged(f"Audit entry {self.pk} is append-only: it cannot be changed.")
+        super().save(*args, **kwargs)

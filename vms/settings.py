@@ -326,6 +326,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "purge-recordings": {"task": "playback.purge_recordings", "schedule": 600.0},
     "sweep-webhooks": {"task": "events.notify.sweep", "schedule": 5.0, "options": {"expires": 5}},
+    # Audit entries wait in Redis until this writes them (tenants/audit.py): readiness warns if it stops.
+    "drain-audit": {"task": "tenants.drain_audit", "schedule": 1.0, "options": {"expires": 1}},
+    "purge-audit": {"task": "tenants.purge_audit", "schedule": 3600.0},
+    "check-audit-chains": {"task": "tenants.check_audit_chains", "schedule": 3600.0},
 }
 
 LOGGING = {

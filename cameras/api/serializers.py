@@ -148,6 +148,7 @@ class CameraSerializer(serializers.ModelSerializer):
 
     def update(self, instance: Camera, validated_data: dict) -> Camera:
         changed = [field for field, value in validated_data.items() if getattr(instance, field) != value]
+        self.changed = changed  # what the view audits
         for field in changed:
             setattr(instance, field, validated_data[field])
         save_camera(instance, changed)

@@ -4,10 +4,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_serializer, exten
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from tenants import audit
 from tenants.api.errors import Conflict
 from tenants.api.openapi import SPACE, error, errors
 from tenants.api.viewsets import TenantModelViewSet
 
+from ..aim import AIM_FIELDS
 from ..models import Camera, PipelineState
 from ..services import CameraIdTaken, CameraLimitReached, save_new_camera
 from .serializers import CameraDetailSerializer, CameraSerializer
@@ -88,3 +90,20 @@ class CameraViewSet(TenantModelViewSet):
             raise PermissionDenied(str(exc), code="camera_limit") from exc
         except CameraIdTaken as exc:
             raise Conflict(str(exc), code="id_taken") from exc
+        self.audit("camera.create", camera)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        changed = set(serializer.changed)
+        # Where and what it looks for (zones, lines, …) apart from the camera itself (its URLs, recording, …).
+        if changed - set(AIM_FIELDS):
+            self.audit("camera.update", serializer.instance)
+        if changed & set(AIM_FIELDS):
+            self.audit("camera.aim", serializer.instance)
+
+    def perform_destroy(self, instance):
+        super().perform_destroy(instance)
+        self.audit("camera.delete", instance)
+
+    def audit(self, action: str, camera: Camera) -> None:
+        audit.record_request(self.request, action, object_type="camera", object_id=camera.slug, camera_id=camera.slug)

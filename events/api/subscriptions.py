@@ -13,6 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from cameras.aim import MAX_NAME_LENGTH
 from cameras.rtsp import HostNotAllowed, HostUnresolvable, allowed_addresses, split_url
+from tenants import audit
 from tenants.api.fields import IdField
 from tenants.api.openapi import error, errors
 from tenants.api.viewsets import TenantModelViewSet, keyset_page, newest_first_page
@@ -237,7 +238,20 @@ class SubscriptionViewSet(TenantModelViewSet):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         body.save()
+        self.audit("subscription.create", body.instance.pk)
         return Response(SubscriptionCreatedSerializer(body.instance).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        self.audit("subscription.update", serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        subscription_id = instance.pk  # Django clears it on delete
+        super().perform_destroy(instance)
+        self.audit("subscription.delete", subscription_id)
+
+    def audit(self, action: str, subscription_id: int) -> None:
+        audit.record_request(self.request, action, object_type="subscription", object_id=str(subscription_id))
 
     @action(detail=True)
     def deliveries(self, request, pk: str):

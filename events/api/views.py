@@ -1,12 +1,11 @@
 from django.core.validators import RegexValidator
-from django.db.models import Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tenants.api.openapi import SPACE, errors
-from tenants.api.viewsets import TenantScopedMixin, keyset_page
+from tenants.api.viewsets import TenantScopedMixin, newest_first_by_ts_page
 
 from ..catalogue import INGESTED_EVENT_TYPES
 from ..models import Event, Severity
@@ -70,16 +69,7 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             events = events.filter(ts__gte=params["since"])
         if "until" in params:
             events = events.filter(ts__lt=params["until"])
-        if "before" in params:
-            cursor = self.get_queryset().filter(pk=params["before"]).order_by()
-            # (ts, id) < the cursor's, written so the (tenant, -ts, -id) indexes bound the scan by ts; its ts is read
-            # by a subquery, so a page is one statement, and a cursor that is no event of the tenant matches nothing.
-            cursor_ts = Subquery(cursor.values("ts"))
-            events = events.filter(ts__lte=cursor_ts).exclude(ts=cursor_ts, id__gte=params["before"])
-        page = [event_json(row) for row in events.values_list(*EVENT_COLUMNS, named=True)[: params["limit"]]]
-        if not page and "before" in params and not cursor.exists():
-            raise ValidationError({"before": [f"No event '{params['before']}' in this tenant."]})
-        return keyset_page(request, page, params["limit"])
+        return newest_first_by_ts_page(request, events, self.get_queryset(), params, EVENT_COLUMNS, event_json, "event")
 
     @extend_schema(responses={200: EventSerializer, **errors(404)})
     def retrieve(self, request, pk: str):

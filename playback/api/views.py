@@ -1,6 +1,7 @@
 """Playback API: which hours of a day have recordings (the event's own playback view is in events.api), and export
 jobs (/v2/api/exports)."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras.models import Camera
+from tenants import audit
 from tenants.api.openapi import error, errors
 from tenants.api.views import RETRY_AFTER
 from tenants.api.viewsets import TenantScopedMixin, newest_first_page
@@ -132,6 +134,7 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         except ExportQueueFull as exc:
             raise Throttled(QUEUE_RETRY_AFTER_S, str(exc), code="max_queued_exports") from exc
         transaction.on_commit(run_export_task.delay)  # a turn of an export worker: it takes the fairest queued export
+        self.audit("export.create", export, found)
         return Response(export_json(self.get_queryset().get(pk=export.pk)), status=status.HTTP_202_ACCEPTED)
 
     def partial_update(self, request, pk: str):
@@ -139,6 +142,8 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         body = ExportChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         held = body.validated_data["legal_hold"]
+        if export.legal_hold != held:
+            self.audit("export.hold" if held else "export.release", export)
         if export.legal_hold and not held:  # released: kept for the plan's export retention from now
             export.expires = expires_for(export)
         export.legal_hold = held
@@ -146,5 +151,16 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         return Response(export_json(self.get_queryset().get(pk=export.pk)))
 
     def destroy(self, request, pk: str):
-        delete_export(self.get_object())
+        export = self.get_object()
+        self.audit("export.delete", export)
+        delete_export(export)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def audit(self, action: str, export: Export, camera_ids: Iterable[str] | None = None) -> None:
+        """An entry per camera of the export, so the trail of each camera shows who took its video out."""
+        if camera_ids is None:
+            camera_ids = [file.camera_slug for file in export.files.all()]
+        for camera_id in camera_ids:
+            audit.record_request(
+                self.request, action, object_type="export", object_id=str(export.pk), camera_id=camera_id
+            )

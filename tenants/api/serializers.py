@@ -1,7 +1,24 @@
 from django.contrib.auth import authenticate
 from rest_framework import exceptions, serializers
 
+from .. import audit
+from ..models import Membership
 from ..tokens import UserRefreshToken, access_token_from_refresh, refresh_token_for
+
+
+def _audit_login(request, username: str, membership: Membership | None) -> None:
+    """auth.login, or auth.login_failed in the tenant of the account the name is of (a name no one has is in no
+    tenant's trail)."""
+    if membership is None:
+        membership = Membership.objects.filter(user__username=username).first()
+        action, outcome = "auth.login_failed", "denied"
+    else:
+        action, outcome = "auth.login", "ok"
+    if membership is not None:
+        audit.record(
+            membership.tenant_id, action, actor=f"user:{username}", address=audit.address_of(request),
+            object_type="user", object_id=str(membership.user_id), outcome=outcome,
+        )  # fmt: skip
 
 
 class TokenObtainSerializer(serializers.Serializer):
@@ -9,8 +26,10 @@ class TokenObtainSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
     def validate(self, attrs):
-        user = authenticate(self.context["request"], username=attrs["username"], password=attrs["password"])
+        request = self.context["request"]
+        user = authenticate(request, username=attrs["username"], password=attrs["password"])
         membership = getattr(user, "membership", None)
+        _audit_login(request, attrs["username"], membership)
         # One answer for every reason (unknown user, wrong password, inactive, in no tenant): none tells a guesser
         # that a username exists or that its password is right.
         if membership is None:

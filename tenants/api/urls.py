@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .audit import AuditViewSet
 from .usage import UsageView
 from .views import TokenObtainView, TokenRefresh
 
@@ -9,4 +10,6 @@ urlpatterns = [
     path("auth/token", TokenObtainView.as_view(), name="token"),
     path("auth/refresh", TokenRefresh.as_view(), name="refresh"),
     path("usage", UsageView.as_view(), name="usage"),
+    path("audit", AuditViewSet.as_view({"get": "list"}), name="audit"),
+    path("audit/chain", AuditViewSet.as_view({"get": "chain"}), name="audit-chain"),
 ]

@@ -2,9 +2,10 @@
 
 from collections.abc import Callable
 
-from django.db.models import IntegerField, Model, QuerySet
+from django.db.models import IntegerField, Model, QuerySet, Subquery
 from django.utils.http import urlencode
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 
@@ -68,3 +69,21 @@ def newest_first_page(request, rows: QuerySet, params: dict, present: Callable[[
     if "before" in params:
         rows = rows.filter(pk__lt=params["before"])
     return keyset_page(request, [present(row) for row in rows[: params["limit"]]], params["limit"])
+
+
+def newest_first_by_ts_page(
+    request, rows: QuerySet, scoped: QuerySet, params: dict, columns: tuple[str, ...], present: Callable, noun: str
+) -> Response:
+    """keyset_page of `rows` (ordered newest first by (ts, id)), each `present`ed from its `columns` (a named row):
+    `params` (validated) hold `limit` and maybe `before`, the id of a row of `scoped` (the caller's tenant-scoped
+    queryset); a `before` that is none of them is a 400 naming the `noun`."""
+    if "before" in params:
+        cursor = scoped.filter(pk=params["before"]).order_by()
+        # (ts, id) < the cursor's, written so the (tenant, -ts, -id) indexes bound the scan by ts; its ts is read by a
+        # subquery, so a page is one statement, and a cursor that is no row of the tenant matches nothing.
+        cursor_ts = Subquery(cursor.values("ts"))
+        rows = rows.filter(ts__lte=cursor_ts).exclude(ts=cursor_ts, id__gte=params["before"])
+    page = [present(row) for row in rows.values_list(*columns, named=True)[: params["limit"]]]
+    if not page and "before" in params and not cursor.exists():
+        raise ValidationError({"before": [f"No {noun} '{params['before']}' in this tenant."]})
+    return keyset_page(request, page, params["limit"])

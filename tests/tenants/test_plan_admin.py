@@ -20,6 +20,7 @@ def tenant_form(tenant: Tenant, **changes: str) -> dict:
         "features": ",".join(tenant.features), "event_retention_days": tenant.event_retention_days,
         "recording_retention_days": tenant.recording_retention_days,
         "max_export_seconds": tenant.max_export_seconds, "export_retention_days": tenant.export_retention_days,
+        "audit_retention_days": tenant.audit_retention_days,
         "storage_quota_gb": "", "export_quota_gb": "", "max_running_exports": 2, "max_queued_exports": 20,
     }  # fmt: skip
     return {**form, **changes}

@@ -101,8 +101,8 @@ function expired() {
 }
 
 async function send(path, options = {}, retried = false) {
-  const { method = "GET", body, params, auth = true } = options;
-  const headers = { Accept: "application/json" };
+  const { method = "GET", body, params, auth = true, accept = "application/json" } = options;
+  const headers = { Accept: accept };
   if (auth) {
     if (!session.current() && !(await refreshSession())) throw expired();
     headers.Authorization = `Bearer ${session.token}`;
@@ -118,7 +118,9 @@ async function send(path, options = {}, retried = false) {
   } catch {
     throw new ApiError(0, { detail: "The server cannot be reached. Check the connection.", code: "network" });
   }
-  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  // Another format's body is the caller's to read; an error's is the API's JSON whatever was asked for.
+  const json = accept === "application/json" || !response.ok;
+  const data = response.status === 204 || !json ? null : await response.json().catch(() => null);
   if (response.status === 401 && auth) {
     // Refused although it looked valid (revoked, signing key changed): renew it once and try again.
     if (!retried && (await refreshSession())) return send(path, options, true);
@@ -131,6 +133,11 @@ async function send(path, options = {}, retried = false) {
 /** Calls /v2/api/<path>; resolves to the JSON body (null for 204), rejects with ApiError. */
 export async function api(path, options) {
   return (await send(path, options)).data;
+}
+
+/** Calls /v2/api/<path> for another format than JSON (e.g. text/csv); resolves to the body as a Blob. */
+export async function apiBlob(path, params, accept = "text/csv") {
+  return (await send(path, { params, accept })).response.blob();
 }
 
 /**

@@ -1,6 +1,7 @@
 // The operator console: a hash router that mounts one screen at a time and tears the last one down.
 import { refreshSession, session, signOut } from "./api.js";
 import { renderAim } from "./views/aim.js";
+import { canReadAudit, renderAudit } from "./views/audit.js";
 import { renderCameras } from "./views/cameras.js";
 import { renderEvent } from "./views/event.js";
 import { renderEvents } from "./views/events.js";
@@ -17,7 +18,10 @@ const screens = {
   playback: renderPlayback,
   aim: renderAim,
   exports: renderExports,
+  audit: renderAudit,
 };
+// Screens that only some tokens may open: their nav item is hidden and their route leads to the cameras.
+const guards = { audit: canReadAudit };
 
 const root = document.getElementById("app");
 const topbar = document.querySelector(".topbar");
@@ -73,7 +77,8 @@ async function mount() {
     teardown = renderLogin(root, { reason });
     return;
   }
-  const render = screens[route.name];
+  const allowed = (name) => !guards[name] || guards[name](claims);
+  const render = allowed(route.name) && screens[route.name];
   if (!render) {
     window.location.hash = "#/cameras";
     return;
@@ -81,6 +86,7 @@ async function mount() {
   topbar.hidden = false;
   topbar.querySelector("[data-tenant]").textContent = claims.tenant_id;
   for (const link of topbar.querySelectorAll("[data-nav]")) {
+    link.hidden = !allowed(link.dataset.nav);
     link.classList.toggle("active", link.dataset.nav === route.name);
   }
   scheduleRefresh();

@@ -1,7 +1,9 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from rest_framework_simplejwt.tokens import AccessToken
 
+from tenants import audit
 from tenants.catalogue import SCOPES
 from tenants.models import Tenant
 from tenants.tokens import issue_access_token, issue_platform_token, parse_scopes
@@ -35,4 +37,7 @@ class Command(BaseCommand):
         tenant_obj = Tenant.objects.filter(pk=tenant).first()
         if tenant_obj is None:
             raise CommandError(f"no tenant '{tenant}' (create it with create_tenant)")
-        self.stdout.write(issue_access_token(tenant_obj, scope_list, timedelta(seconds=ttl)))
+        token = issue_access_token(tenant_obj, scope_list, timedelta(seconds=ttl))
+        jti = AccessToken(token)["jti"]
+        audit.record(tenant_obj.pk, "token.issue", actor="system", object_type="token", object_id=jti)
+        self.stdout.write(token)
