@@ -289,7 +289,9 @@ def actor_of(who: TenantPrincipal | AbstractBaseUser | AnonymousUser | None) -> 
     if isinstance(who, TenantPrincipal):
         if who.user_id is None:
             return "token:api"
-        username = get_user_model().objects.filter(pk=who.user_id).values_list("username", flat=True).first()
+        username = who.username or (
+            get_user_model().objects.filter(pk=who.user_id).values_list("username", flat=True).first()
+        )
         return f"{'staff' if who.sees_all else 'user'}:{username or who.user_id}"
     if who is None or not who.is_authenticated:
         return "system"

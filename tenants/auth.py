@@ -8,7 +8,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from .catalogue import PLATFORM_SCOPES
 from .gate import TenantPrincipal
 from .models import Tenant
-from .tokens import PLATFORM_CLAIM
+from .tokens import PLATFORM_CLAIM, USERNAME_CLAIM
 
 # Every authenticated request reads its tenant's row (it must still exist, and its plan applies as it is now): this
 # lookup by primary key, written out, takes half the time the ORM took to build and compile it on each request.
@@ -39,6 +39,7 @@ def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
         tenant=tenant,
         scopes=scopes.difference(PLATFORM_SCOPES),  # never a tenant's, whatever its token says
         user_id=token.get("user_id"),
+        username=token.get(USERNAME_CLAIM),
         expires_at=token.get("exp"),
     )
 

@@ -32,6 +32,7 @@ class TenantPrincipal:
     tenant: Tenant | None
     scopes: frozenset[str]
     user_id: int | None = None
+    username: str | None = None  # the token's, when it names one (tokens issued before it did do not)
     expires_at: int | None = None  # the token's `exp` (epoch seconds)
     sees_all: bool = False
 

@@ -59,9 +59,14 @@ def _auth_hash(user: AbstractBaseUser) -> str:
     return salted_hmac("tenants.tokens.auth_hash", user.password, algorithm="sha256").hexdigest()[:16]
 
 
+USERNAME_CLAIM = "username"
+
+
 def _set_membership_claims(token: Token, membership: Membership) -> None:
     token["tenant_id"] = membership.tenant_id
     token["scope"] = " ".join(membership.scopes)
+    # Names the user in the audit trail without a query per audited request (tenants.audit.actor_of).
+    token[USERNAME_CLAIM] = membership.user.get_username()
 
 
 def refresh_token_for(membership: Membership) -> UserRefreshToken:

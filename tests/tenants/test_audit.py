@@ -14,7 +14,12 @@ from django.db import connection
 from django.utils import timezone
 
 from tenants import audit
+from tenants.auth import principal_from_token
+from tenants.gate import TenantPrincipal
 from tenants.models import AuditEntry, AuditEntryChanged
+from tenants.tokens import refresh_token_for
+
+from ..factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +220,13 @@ def test_record_takes_well_under_a_millisecond(tenant_a):
         audit.record(tenant_a.pk, "playback.view", actor="user:alice", object_type="camera", object_id=str(n))
         timings.append(time.perf_counter() - started)
     assert statistics.median(timings) < 0.001
+
+
+def test_a_user_s_token_names_the_actor_without_a_query(tenant_a, django_assert_num_queries):
+    membership = MembershipFactory(tenant=tenant_a, user__username="olivia")
+    principal = principal_from_token(str(refresh_token_for(membership).access_token))
+    with django_assert_num_queries(0):
+        assert audit.actor_of(principal) == "user:olivia"
+    # A token issued before tokens named their user: its user is looked up.
+    older = TenantPrincipal(tenant=tenant_a, scopes=frozenset(), user_id=membership.user.pk)
+    assert audit.actor_of(older) == "user:olivia"
