@@ -278,7 +278,7 @@ class Detector:
         self.version = model.version
         self.class_ids = {name: cid for cid, name in model.names.items()}
         self.tracker = _new_tracker()
-        self.tracked: list[Box] = []  # the boxes ByteTrack returned last time
+        self.tracked: list[Box] = []  # every track ByteTrack holds, new ones too: the next regions cover them
         self.full_frame_mono: float | None = None
         self.regions = self.whole_frames = 0  # what the model was given, counted (for benches and tests)
 
