@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from tenants.admin import ReadOnly, TenantScopedAdmin, admin_tenant_id
+from tenants.admin import ReadOnly, TenantScopedAdmin, admin_principal, admin_tenant_id
 from tenants.models import Tenant
 
 from .aim import AIM_FIELDS, InvalidAim, save_camera, validate_aim
@@ -70,6 +70,10 @@ class CameraAdmin(TenantScopedAdmin):
     list_filter = ["tenant", "status", "enabled", "record"]
     search_fields = ["slug", "name", "tenant__id", "tenant__name"]
     list_select_related = ["tenant"]
+
+    def has_add_permission(self, request) -> bool:
+        # As the API's create: a user limited to some cameras adds none (it would not see the camera it added).
+        return admin_principal(request).cameras is None and super().has_add_permission(request)
     readonly_fields = ["status", "pipelines", "status_changes", "created_at", "updated_at"]
     actions = ["enable", "disable"]
 

@@ -61,6 +61,7 @@ class Camera(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TenantQuerySet.as_manager()
+    camera_lookup = "slug"
 
     class Meta:
         ordering = ["tenant", "created_at", "slug"]
@@ -111,6 +112,7 @@ class PipelineState(models.Model):
 
     objects = TenantQuerySet.as_manager()
     tenant_lookup = "camera__tenant_id"
+    camera_lookup = "camera__slug"
 
     class Meta:
         ordering = ["camera", "kind"]

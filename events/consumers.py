@@ -77,6 +77,7 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
 
     group: str | None = None
     reads_exports = False
+    caller: TenantPrincipal | None = None  # whose feed it is: a principal limited to some cameras gets theirs only
     # Ids of replayed events whose live message may still come (dropped then), until `replayed_until`.
     replayed: set[str] | None = None
     replayed_until = 0.0
@@ -99,6 +100,7 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
             await self.refuse(CLOSE_BAD_REQUEST, "`after` is not an event id.")
             return
         self.reads_exports = principal.has(PLAYBACK_READ)
+        self.caller = principal
         self.group = tenant_group(principal.tenant_id)
         # Joined before the replay's query: an event committed after the query is published after the join, so it
         # comes live; one committed before is in the replay, and its live message (if it still comes) is dropped.
@@ -130,7 +132,8 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
     def _wanted(self, event: dict) -> bool:
         zones = event["payload"].get("zones")  # a list, unless an ingesting client sent something else
         return (
-            (self.camera_id is None or event["camera_id"] == self.camera_id)
+            self.caller.sees_camera(event["camera_id"])
+            and (self.camera_id is None or event["camera_id"] == self.camera_id)
             and (self.severity is None or event["severity"] == self.severity)
             and (self.zone is None or (isinstance(zones, list) and self.zone in zones))
         )
@@ -147,8 +150,9 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
     async def export_progress(self, message: dict) -> None:
         """An export job of the tenant changed (state, progress): {"type": "export", "data": <job>}. Only to a token
         that may read exports: a job names cameras and ranges, and a done one holds signed download URLs."""
-        if self.reads_exports:
-            await self.send_json({"type": "export", "data": message["export"]})
+        export = message["export"]
+        if self.reads_exports and all(self.caller.sees_camera(file["camera_id"]) for file in export["files"]):
+            await self.send_json({"type": "export", "data": export})
 
     async def events_created(self, message: dict) -> None:
         for event in message["events"]:

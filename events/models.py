@@ -63,6 +63,7 @@ class Event(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     objects = TenantQuerySet.as_manager()
+    camera_lookup = "camera_id"
 
     class Meta:
         ordering = ["-ts", "-id"]

@@ -16,8 +16,10 @@ from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from cameras.models import Camera
 from playback import storage
 from playback.paths import recordings_path
+from tenants.gate import TenantPrincipal
 from tenants.models import Tenant
 from tenants.usage import record as record_usage
 
@@ -202,18 +204,18 @@ def create_event(*, tenant: Tenant, **fields) -> Event:
     return event
 
 
-def ingest_event(*, tenant: Tenant, **fields) -> Event:
+def ingest_event(principal: TenantPrincipal, **fields) -> Event:
     """ingest_events for one event (POST /v2/api/events)."""
-    [event] = ingest_events(tenant, [fields])
+    [event] = ingest_events(principal, [fields])
     return event
 
 
-def ingest_events(tenant: Tenant, events: Sequence[dict]) -> list[Event]:
-    """create_events for events a client sends (POST /v2/api/events and its :batch), each held to two more rules:
-    camera health is told by the system alone, and an event may not be archived on arrival (its `ts` older than the
-    tenant's event retention: it would only add to what retention purges). Raises InvalidEvent naming the field and
-    the event's index."""
-    now = timezone.now()
+def ingest_events(principal: TenantPrincipal, events: Sequence[dict]) -> list[Event]:
+    """create_events for events a client sends (POST /v2/api/events and its :batch), of the cameras the principal
+    sees, each held to two more rules: camera health is told by the system alone, and an event may not be archived
+    on arrival (its `ts` older than the tenant's event retention: it would only add to what retention purges).
+    Raises InvalidEvent naming the field and the event's index."""
+    tenant, now = principal.tenant, timezone.now()
     for index, fields in enumerate(events):
         if fields.get("type") in SYSTEM_EVENT_TYPES:
             raise InvalidEvent("type", f"'{fields['type']}' events are written by the system only", index)
@@ -222,12 +224,13 @@ def ingest_events(tenant: Tenant, events: Sequence[dict]) -> list[Event]:
         if isinstance(ts, datetime) and timezone.is_aware(ts) and ts < now and expiry(tenant, ts) <= now:
             retention = f"must be within the tenant's event retention ({tenant.event_retention_days} days)"
             raise InvalidEvent("ts", retention, index)
-    return create_events(tenant, events)
+    return create_events(tenant, events, Camera.objects.for_principal(principal))
 
 
-def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
+def create_events(tenant: Tenant, events: Iterable[dict], cameras: QuerySet | None = None) -> list[Event]:
     """create_event for many events of one tenant (dicts of create_event's fields) in one INSERT, e.g. every
-    track a detector closed in a frame, or a batch from an external analytics source.
+    track a detector closed in a frame, or a batch from an external analytics source. Each names one of `cameras`
+    (default: the tenant's).
 
     All or nothing: the first invalid event raises InvalidEvent (with its index) and none is written.
     """
@@ -239,8 +242,9 @@ def create_events(tenant: Tenant, events: Iterable[dict]) -> list[Event]:
         except InvalidEvent as exc:
             exc.index = index
             raise
-    cameras = {e.camera_id for e in built} | {camera for camera in snapshot_cameras if camera}
-    known = set(tenant.cameras.filter(slug__in=cameras).values_list("slug", flat=True))
+    named = {e.camera_id for e in built} | {camera for camera in snapshot_cameras if camera}
+    found = tenant.cameras.all() if cameras is None else cameras
+    known = set(found.filter(slug__in=named).values_list("slug", flat=True))
     for index, (event, snapshot_camera) in enumerate(zip(built, snapshot_cameras, strict=True)):
         if event.camera_id not in known:
             raise InvalidEvent("camera_id", f"no camera '{event.camera_id}' in this tenant", index)

@@ -22,7 +22,7 @@ from django.http import HttpRequest
 
 from cameras.models import Camera
 from tenants import audit
-from tenants.catalogue import CAMERAS_READ
+from tenants.catalogue import CAMERAS_READ, SHARE_LIVE
 from tenants.gate import TenantPrincipal
 from tenants.sockets import TokenSocket
 
@@ -69,7 +69,7 @@ class LiveConsumer(TokenSocket, AsyncWebsocketConsumer):
     viewing: dict[str, str] | None = None  # from start_view, for end_view
 
     async def connect(self) -> None:
-        principal = await self.principal(CAMERAS_READ)
+        principal = await self.principal(CAMERAS_READ, SHARE_LIVE)
         if principal is None:
             await self.close()  # before accept: the handshake is refused with HTTP 403
             return

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
@@ -28,6 +30,7 @@ class Segment(models.Model):
     uploaded_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
+    camera_lookup = "camera__slug"
 
     class Meta:
         ordering = ["camera", "start"]
@@ -40,6 +43,12 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class ExportQuerySet(TenantQuerySet):
+    def of_cameras(self, cameras: frozenset[str]) -> ExportQuerySet:
+        """The exports whose every camera is one of `cameras`: an export shows all its cameras' files."""
+        return self.exclude(files__in=ExportFile.objects.exclude(camera_slug__in=sorted(cameras)))
 
 
 class Export(models.Model):
@@ -70,7 +79,7 @@ class Export(models.Model):
         max_length=64, blank=True, help_text="The export worker's task (Celery message) that took it"
     )
 
-    objects = TenantQuerySet.as_manager()
+    objects = ExportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -103,6 +112,7 @@ class ExportFile(models.Model):
 
     objects = TenantQuerySet.as_manager()
     tenant_lookup = "export__tenant_id"
+    camera_lookup = "camera_slug"
 
     class Meta:
         ordering = ["export", "camera_slug"]

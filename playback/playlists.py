@@ -268,8 +268,10 @@ def render_playlist(
     playlist_type: str | None = None,
     media_sequence: int = 0,
     ended: bool = False,
+    ttl: int | None = None,
 ) -> str:
-    """An HLS (RFC 8216, version 4 for #EXT-X-BYTERANGE) media playlist of the parts of `runs` with signed URLs.
+    """An HLS (RFC 8216, version 4 for #EXT-X-BYTERANGE) media playlist of the parts of `runs` with signed URLs,
+    valid `ttl` seconds (default VMS_MEDIA_URL_TTL).
 
     Each stretch of contiguous parts opens with #EXT-X-PROGRAM-DATE-TIME (wall clock for the SPA's timeline);
     a gap between them is an #EXT-X-DISCONTINUITY. A run's own parts are contiguous (each starts where the one before
@@ -288,7 +290,7 @@ def render_playlist(
                 lines.append("#EXT-X-DISCONTINUITY")
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{run.starts[0].isoformat(timespec='milliseconds')}")
         if run.path not in urls:
-            urls[run.path] = signed_url(url_for_file(run.path), tenant_id)
+            urls[run.path] = signed_url(url_for_file(run.path), tenant_id, ttl)
         # One %-format of the whole run: a part's three lines made one at a time cost more than the index query.
         part = "#EXTINF:%.3f,\n#EXT-X-BYTERANGE:%d@%d\n" + urls[run.path].replace("%", "%%")
         values = chain.from_iterable(zip(run.durations, run.sizes, run.offsets, strict=True))

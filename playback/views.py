@@ -1,7 +1,8 @@
 """/v2/hls/: hour and live playlists, segments and snapshots, each found through the requesting principal.
 
 Scope rule: playlists, segments and the live snapshot need `playback:read`; an event snapshot (`snap-N.jpg`)
-needs `playback:read` or `events:read`, so an events-only token can show event thumbnails but not video.
+needs `playback:read` or `events:read`, so an events-only token can show event thumbnails but not video; the live
+playlist also takes a live share link's token (`share:live`, its one camera).
 A signed URL (from a playlist, the playback API or the Kalay API) stands in for the token on its own path.
 Only files the index knows are served: a recorded object by its Segment row (or, while its recorder has not had it
 indexed yet, by the camera's unindexed objects), a snapshot by its camera, so nothing of a deleted camera (or a file
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from cameras.models import Camera
 from tenants import audit
-from tenants.catalogue import EVENTS_READ, PLAYBACK_READ
+from tenants.catalogue import EVENTS_READ, PLAYBACK_READ, SHARE_LIVE
 from tenants.gate import TenantPrincipal
 
 from . import paths, playlists, snapshots, storage, unindexed
@@ -30,6 +31,7 @@ from .models import Export, ExportFile, Segment
 from .signing import tenant_from_signature
 
 PLAYBACK_SCOPES = (PLAYBACK_READ,)
+LIVE_SCOPES = (PLAYBACK_READ, SHARE_LIVE)  # a live share link's page falls back to the live playlist too
 EVENT_SNAPSHOT_SCOPES = (PLAYBACK_READ, EVENTS_READ)
 # A finished hour's playlist is final, but the signed URLs in it expire (VMS_MEDIA_URL_TTL): cache it briefly.
 FINISHED_PLAYLIST = "private, max-age=300"
@@ -102,7 +104,7 @@ def hour_playlist(request: HttpRequest, camera: str, day: str, hour: str) -> Htt
 
 @media_view
 def live_playlist(request: HttpRequest, camera: str) -> HttpResponse:
-    principal = principal_for(request, PLAYBACK_SCOPES)
+    principal = principal_for(request, LIVE_SCOPES)
     return _playlist_response(playlists.live_playlist(_camera(principal, camera), timezone.now()), NO_CACHE)
 
 
@@ -142,6 +144,8 @@ def export_file(request: HttpRequest, export_id: str, camera: str) -> HttpRespon
     principal = principal_for(request, PLAYBACK_SCOPES)
     file = (
         ExportFile.objects.for_principal(principal)
+        # The export, too, through the gate: one of cameras a principal does not all see is not found, whole.
+        .filter(export__in=Export.objects.for_principal(principal))
         .filter(export_id=int(export_id), camera_slug=camera, export__state=Export.State.DONE)
         .exclude(path="")
         .first()

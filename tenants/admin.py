@@ -6,7 +6,7 @@ from django.db.models import IntegerField, Q, QuerySet
 
 from . import audit
 from .gate import TenantPrincipal
-from .models import AuditEntry, DailyUsage, Membership, Tenant
+from .models import AuditEntry, DailyUsage, Membership, Share, Tenant
 from .throttles import ThrottledAdminLoginForm
 from .usage import WHOLE_COUNTERS, camera_hours
 
@@ -19,7 +19,10 @@ def admin_principal(request) -> TenantPrincipal:
     membership = getattr(request.user, "membership", None)
     if membership is None:
         return TenantPrincipal(tenant=None, scopes=frozenset(), user_id=request.user.pk)
-    return TenantPrincipal(tenant=membership.tenant, scopes=frozenset(membership.scopes), user_id=request.user.pk)
+    cameras = frozenset(membership.cameras) if membership.cameras else None
+    return TenantPrincipal(
+        tenant=membership.tenant, scopes=frozenset(membership.scopes), user_id=request.user.pk, cameras=cameras
+    )
 
 
 def grantable_roles(request) -> list[str]:
@@ -210,6 +213,17 @@ class AuditEntryAdmin(ReadOnly, TenantScopedAdmin):
     search_fields = ["=actor", "=action", "=camera_id", "=object_id"]
     date_hierarchy = "ts"
     show_full_result_count = False  # no second COUNT(*) over the whole trail
+
+
+@admin.register(Share)
+class ShareAdmin(ReadOnly, TenantScopedAdmin):
+    """Each tenant's share links, as GET /v2/api/shares lists them: made and revoked through the API. The link's key
+    and the password are kept only as hashes, and not shown."""
+
+    list_display = ["id", "tenant", "camera_id", "live", "start", "end", "expires", "created_by", "revoked_at"]
+    list_filter = ["tenant", "live"]
+    search_fields = ["=camera_id", "=created_by"]
+    exclude = ["key_hash", "password"]
 
 
 @admin.register(Membership)

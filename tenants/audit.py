@@ -285,8 +285,11 @@ def chain_state(tenant_id: str) -> dict | None:
 
 def actor_of(who: TenantPrincipal | AbstractBaseUser | AnonymousUser | None) -> str:
     """The actor of an entry: `user:<username>` (a tenant's user, by token or in the admin), `staff:<username>`
-    (a platform superuser), `token:api` (an integration's token, which names no user) or `system`."""
+    (a platform superuser), `share:<id>` (a share link's viewer), `token:api` (an integration's token, which names
+    no user) or `system`."""
     if isinstance(who, TenantPrincipal):
+        if who.share_id is not None:
+            return f"share:{who.share_id}"
         if who.user_id is None:
             return "token:api"
         username = who.username or (

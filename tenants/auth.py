@@ -5,10 +5,10 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from .catalogue import PLATFORM_SCOPES
+from .catalogue import PLATFORM_SCOPES, TENANT_WIDE_SCOPES
 from .gate import TenantPrincipal
-from .models import Tenant
-from .tokens import PLATFORM_CLAIM, USERNAME_CLAIM
+from .models import Share, Tenant
+from .tokens import CAMERAS_CLAIM, PLATFORM_CLAIM, SHARE_CLAIM, USERNAME_CLAIM
 
 # Every authenticated request reads its tenant's row (it must still exist, and its plan applies as it is now): this
 # lookup by primary key, written out, takes half the time the ORM took to build and compile it on each request.
@@ -35,12 +35,22 @@ def principal_from_token(raw_token: str | bytes) -> TenantPrincipal:
     tenant = next(iter(Tenant.objects.raw(TENANT_BY_ID, [str(tenant_id)])), None)
     if tenant is None:
         raise InvalidToken("Token's tenant does not exist.")
+    share_id = token.get(SHARE_CLAIM)
+    if share_id is not None and (ended := Share.ended(share_id)):
+        raise InvalidToken(ended)
+    scopes = scopes.difference(PLATFORM_SCOPES)  # never a tenant's, whatever its token says
+    cameras = token.get(CAMERAS_CLAIM)
+    if cameras is not None:
+        cameras = frozenset(map(str, cameras))
+        scopes = scopes.difference(TENANT_WIDE_SCOPES)
     return TenantPrincipal(
         tenant=tenant,
-        scopes=scopes.difference(PLATFORM_SCOPES),  # never a tenant's, whatever its token says
+        scopes=scopes,
         user_id=token.get("user_id"),
         username=token.get(USERNAME_CLAIM),
         expires_at=token.get("exp"),
+        cameras=cameras,
+        share_id=share_id,
     )
 
 

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from .catalogue import FEATURES, OPERATOR_SCOPES, READ_SCOPES, SCOPES
 from .gate import TenantQuerySet
@@ -58,6 +60,16 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.id
 
+    def camera_ids(self, given: list[str]) -> list[str]:
+        """`given` camera ids as the tenant's cameras have them (ids ignore case), each once; a ValidationError names
+        every one that is none of them."""
+        # Camera is an app above this one: its rows are reached through the reverse relation.
+        known = {slug.lower(): slug for slug in self.cameras.values_list("slug", flat=True)}
+        unknown = [slug for slug in given if slug.lower() not in known]
+        if unknown:
+            raise ValidationError([f"No camera '{slug}' in this tenant." for slug in unknown])
+        return list(dict.fromkeys(known[slug.lower()] for slug in given))
+
 
 class Membership(models.Model):
     """A user's place in one tenant; the role decides the scopes of the user's tokens."""
@@ -70,11 +82,25 @@ class Membership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
+    # Kept by id, as the audit trail and events keep them; the user's tokens carry them (tenants.tokens).
+    cameras = ArrayField(
+        models.CharField(max_length=64),
+        default=list,
+        blank=True,
+        help_text="The only cameras (ids, comma-separated) this user may see; empty: every camera of the tenant",
+    )
 
     objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+    def clean(self) -> None:
+        if self.cameras and self.tenant_id is not None:
+            try:
+                self.cameras = self.tenant.camera_ids(self.cameras)
+            except ValidationError as exc:
+                raise ValidationError({"cameras": exc.messages}) from exc
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -129,6 +155,7 @@ class AuditEntry(models.Model):
     hash = models.CharField(max_length=64)
 
     objects = TenantQuerySet.as_manager()
+    camera_lookup = "camera_id"
 
     class Meta:
         ordering = ["-ts", "-id"]
@@ -147,3 +174,53 @@ class AuditEntry(models.Model):
         if not self._state.adding:
             raise AuditEntryChanged(f"Audit entry {self.pk} is append-only: it cannot be changed.")
         super().save(*args, **kwargs)
+
+
+class Share(models.Model):
+    """A link that shows one camera, live or one recorded clip, to whoever holds it (and its password, when it has
+    one), without an account, until it expires or is revoked. The link's key is shown once, when it is made: only
+    its SHA-256 is kept. Made and served by the `shares` app; here, beside the gate, so a share's token is checked
+    against its row (`ended`) by every protocol."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="shares")
+    camera_id = models.CharField(max_length=64)  # the camera's API id, as events and the audit trail keep it
+    live = models.BooleanField(default=False)
+    start = models.DateTimeField(null=True, blank=True)  # a clip's range; none for a live share
+    end = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField()
+    password = models.CharField(max_length=128, blank=True)  # Django's password hash; empty: no password
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.CharField(max_length=200)  # the audit trail's actor who made it
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+    camera_lookup = "camera_id"
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(live=True, start__isnull=True, end__isnull=True)
+                | models.Q(live=False, start__isnull=False, end__gt=models.F("start")),
+                name="share_live_or_clip",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"share {self.pk} of {self.tenant_id}/{self.camera_id}"
+
+    @classmethod
+    def ended(cls, share_id: object) -> str | None:
+        """Why the share can no longer be viewed (revoked, expired, gone); None while it can."""
+        rows = cls.objects.filter(pk=share_id) if type(share_id) is int else cls.objects.none()
+        found = rows.values_list("revoked_at", "expires").first()
+        if found is None:
+            return "This share link does not exist."
+        revoked_at, expires = found
+        if revoked_at is not None:
+            return "This share link has been revoked."
+        if expires <= timezone.now():
+            return "This share link has expired."
+        return None

@@ -1,6 +1,6 @@
 """JWTs that carry the tenant and the scopes; every API authenticates with them."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -9,8 +9,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
-from .catalogue import PLATFORM_SCOPES, SCOPES
-from .models import Membership, Tenant
+from .catalogue import PLATFORM_SCOPES, SCOPES, SHARE_CLIP, SHARE_LIVE
+from .models import Membership, Share, Tenant
 
 
 def parse_scopes(text: str) -> tuple[str, ...]:
@@ -22,12 +22,30 @@ def parse_scopes(text: str) -> tuple[str, ...]:
     return scopes
 
 
-def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta) -> str:
-    """A token for a system integration: no user, only a tenant and scopes."""
+CAMERAS_CLAIM = "cameras"
+SHARE_CLAIM = "share"
+
+
+def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta, cameras: tuple[str, ...] = ()) -> str:
+    """A token for a system integration: no user, only a tenant and scopes, and maybe the only cameras it sees."""
     token = AccessToken()
     token.set_exp(lifetime=ttl)
     token["tenant_id"] = tenant.id
     token["scope"] = " ".join(scopes)
+    if cameras:
+        token[CAMERAS_CLAIM] = list(cameras)
+    return str(token)
+
+
+def issue_share_token(share: Share) -> str:
+    """The token a share link's page plays with: its one camera, only what the share shows (SHARE_LIVE or
+    SHARE_CLIP), until the share expires; a revoked share's token is refused (tenants.auth)."""
+    token = AccessToken()
+    token.set_exp(from_time=datetime.now(UTC), lifetime=share.expires - datetime.now(UTC))
+    token["tenant_id"] = share.tenant_id
+    token["scope"] = SHARE_LIVE if share.live else SHARE_CLIP
+    token[CAMERAS_CLAIM] = [share.camera_id]
+    token[SHARE_CLAIM] = share.pk
     return str(token)
 
 
@@ -65,6 +83,10 @@ USERNAME_CLAIM = "username"
 def _set_membership_claims(token: Token, membership: Membership) -> None:
     token["tenant_id"] = membership.tenant_id
     token["scope"] = " ".join(membership.scopes)
+    # A refresh copies its claims into each access token: a limit lifted since the login is taken out.
+    token.payload.pop(CAMERAS_CLAIM, None)
+    if membership.cameras:
+        token[CAMERAS_CLAIM] = list(membership.cameras)
     # Names the user in the audit trail without a query per audited request (tenants.audit.actor_of).
     token[USERNAME_CLAIM] = membership.user.get_username()
 

@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "live",
     "events",
     "playback",
+    "shares",
 ]
 
 MIDDLEWARE = [

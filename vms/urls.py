@@ -19,8 +19,10 @@ urlpatterns = [
     path("v2/api/", include("live.urls")),
     path("v2/api/playback/", include("playback.api.urls")),
     path("v2/api/", include("playback.api.export_urls")),
+    path("v2/api/", include("shares.api.urls")),
     path("v2/hls/", include("playback.urls")),
     path("v2/exports/", include("playback.export_urls")),
+    path("v2/s/", include("shares.urls")),
     path("vsaas/api/v1/", include("events.kalay.urls")),
     path("v2/api/schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(

@@ -83,6 +83,7 @@ class CameraViewSet(TenantModelViewSet):
         return CameraDetailSerializer if self.action in ("list", "retrieve") else CameraSerializer
 
     def perform_create(self, serializer):
+        self.request.user.require_every_camera("add a camera")
         camera = Camera(tenant=self.request.user.tenant, **serializer.validated_data)
         try:
             serializer.instance = save_new_camera(camera)

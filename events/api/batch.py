@@ -85,7 +85,7 @@ class EventBatchView(APIView):
         if not body.is_valid():
             raise ValidationError(item_errors(body.errors))
         try:
-            events = ingest_events(request.user.tenant, body.validated_data["events"])
+            events = ingest_events(request.user, body.validated_data["events"])
         except InvalidEvent as exc:
             raise ValidationError({f"events[{exc.index}].{exc.field}": [exc.message]}) from exc
         return Response({"events": [event_json(e) for e in events]}, status=status.HTTP_201_CREATED)

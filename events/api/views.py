@@ -81,7 +81,7 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         body = EventIngestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            event = ingest_event(tenant=request.user.tenant, **body.validated_data)
+            event = ingest_event(request.user, **body.validated_data)
         except InvalidEvent as exc:
             raise ValidationError({exc.field: [exc.message]}) from exc
         return Response(event_json(event), status=status.HTTP_201_CREATED)

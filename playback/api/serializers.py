@@ -34,6 +34,17 @@ class TimelineSerializer(serializers.Serializer):
     )
 
 
+def check_range(attrs: dict, tenant, noun: str) -> None:
+    """A range of recording to hand out (an export, a share's clip): `end` after `start`, and at most the plan's
+    max_export_seconds long."""
+    if attrs["end"] <= attrs["start"]:
+        raise serializers.ValidationError({"end": ["Must be later than start."]})
+    limit = tenant.max_export_seconds
+    if (attrs["end"] - attrs["start"]).total_seconds() > limit:
+        message = f"{noun} covers at most {limit} seconds (the plan's max_export_seconds)."
+        raise serializers.ValidationError({"end": [message]})
+
+
 class ExportCreateSerializer(serializers.Serializer):
     """POST /v2/api/exports body; the view checks the cameras, the plan's max_export_seconds and the recordings."""
 
@@ -44,12 +55,7 @@ class ExportCreateSerializer(serializers.Serializer):
     legal_hold = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict) -> dict:
-        if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": ["Must be later than start."]})
-        limit = self.context["tenant"].max_export_seconds
-        if (attrs["end"] - attrs["start"]).total_seconds() > limit:
-            message = f"An export covers at most {limit} seconds (the plan's max_export_seconds)."
-            raise serializers.ValidationError({"end": [message]})
+        check_range(attrs, self.context["tenant"], "An export")
         attrs["camera_ids"] = list(dict.fromkeys(attrs["camera_ids"]))
         return attrs
 

@@ -147,4 +147,5 @@ class AuditViewSet(TenantScopedMixin, viewsets.GenericViewSet):
     @extend_schema(responses={200: ChainStateSerializer})
     def chain(self, request):
         """What the last hourly walk of the tenant's chain found (tenants.check_audit_chains)."""
+        request.user.require_every_camera("read the state of the whole tenant's audit chain")
         return Response(audit.chain_state(request.user.tenant_id) or NOT_CHECKED)

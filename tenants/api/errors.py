@@ -5,7 +5,7 @@ from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..gate import MissingScope
+from ..gate import CameraLimited, MissingScope
 
 
 # Only for the OpenAPI schema: exception_handler below (and tenants.middleware, outside the views) make the errors.
@@ -42,7 +42,7 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, MissingScope):
+    elif isinstance(exc, MissingScope | CameraLimited):
         exc = exceptions.PermissionDenied(str(exc))
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -68,6 +68,7 @@ class UsageView(APIView):
         query = UsageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         first, last = query.validated_data["from"], query.validated_data["to"]
+        request.user.require_every_camera("read the usage of the whole tenant")
         rows = DailyUsage.objects.for_principal(request.user).filter(date__range=(first, last))
         counts = {row.pop("date"): row for row in rows.values("date", *COUNTERS)}
         days = (first + timedelta(days=n) for n in range((last - first).days + 1))

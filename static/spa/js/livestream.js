@@ -2,7 +2,7 @@
 // (ManagedMediaSource where MediaSource is missing, as on iPhone Safari), kept within a second of live; the camera's
 // live HLS playlist where MSE cannot play it or the socket cannot be opened.
 import { playHls } from "./player.js";
-import { socketUrl } from "./realtime.js";
+import { socketUrl as sessionSocketUrl } from "./realtime.js";
 
 // Jumping to live, not speeding up: Safari rebuffers on every playbackRate change.
 const MAX_LAG_S = 1.5;
@@ -116,10 +116,15 @@ function mediaSourcePlayer(MediaSourceType, video, mime, onFailure) {
 
 /**
  * Plays camera `cameraId` live in `video`. `onMode("MSE"|"HLS")` says how it plays once it does; `onNotice(text,
- * {error})` says why there is no picture (not streaming yet, refused, cannot be played). Returns stop(), which
- * closes the socket, frees the Media Source and empties the video.
+ * {error})` says why there is no picture (not streaming yet, refused, cannot be played). A page without the
+ * console's session (a share link's) gives `socketUrl(path)` and `hlsUrl`, each carrying its own token. Returns
+ * stop(), which closes the socket, frees the Media Source and empties the video.
  */
-export function playLive(video, cameraId, { onMode = () => {}, onNotice = () => {} } = {}) {
+export function playLive(
+  video,
+  cameraId,
+  { onMode = () => {}, onNotice = () => {}, socketUrl = sessionSocketUrl, hlsUrl = liveUrl(cameraId) } = {},
+) {
   const MediaSourceType = window.MediaSource || window.ManagedMediaSource;
   let socket = null;
   let player = null;
@@ -127,6 +132,7 @@ export function playLive(video, cameraId, { onMode = () => {}, onNotice = () => 
   let timer = null;
   let retry = RETRY_FIRST_MS;
   let opened = false; // a socket that never opened sends the player to HLS; one that did is reopened
+  let refused = false; // the server said why it will not stream: asking again gets the same answer
   let stopped = false;
 
   function hls() {
@@ -134,7 +140,7 @@ export function playLive(video, cameraId, { onMode = () => {}, onNotice = () => 
     player?.close();
     player = null;
     onMode("HLS");
-    stopHls = playHls(video, liveUrl(cameraId), {
+    stopHls = playHls(video, hlsUrl, {
       onError: (message) => {
         onNotice(message);
         timer = setTimeout(hls, HLS_RETRY_MS);
@@ -155,7 +161,10 @@ export function playLive(video, cameraId, { onMode = () => {}, onNotice = () => 
 
   function onText(message) {
     if (message.type === "waiting") onNotice(NOT_STREAMING);
-    else if (message.type === "error") onNotice(message.detail, { error: true });
+    else if (message.type === "error") {
+      refused = true;
+      onNotice(message.detail, { error: true });
+    }
     else if (message.type === "init") {
       // The first, or the camera's stream restarted: a new source buffer for its (maybe new) codecs.
       if (!MediaSourceType.isTypeSupported(message.mime)) {
@@ -189,7 +198,9 @@ export function playLive(video, cameraId, { onMode = () => {}, onNotice = () => 
     };
     socket.onclose = ({ code }) => {
       socket = null;
-      if (code === NOT_FOUND) return; // its error message is on screen
+      // Its error message is on screen. The message, not only the close code, ends it: a close whose frame was lost
+      // on a loaded machine (1006) must not look like a dropped connection.
+      if (refused || code === NOT_FOUND) return;
       if (!opened) hls();
       else if (code === TOKEN_EXPIRED) connect(); // with the token renewed by socketUrl
       else reconnectLater();
