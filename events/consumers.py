@@ -1,5 +1,6 @@
-"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection][&after=<event id>]: every
-new event of the token's tenant (only those that match the filters given), as {"v":2,"data":{…}}; and, for a token
+"""WS /v2/ws/events?token=<jwt>[&camera_id=<id>][&zone=<name>][&severity=alert|detection][&color=<name>]
+[&upper_color=<name>][&lower_color=<name>][&plate=<text>][&after=<event id>]: every new event of the token's tenant
+(only those that match the filters given, as GET /v2/api/events matches them), as {"v":2,"data":{…}}; and, for a token
 that may read exports (playback:read, as GET /v2/api/exports), the tenant's export jobs' progress as
 {"type":"export","data":{…}}. A filter GET /v2/api/events refuses gets its message as {"type":"error","detail":…}
 and close code 4400.
@@ -27,10 +28,11 @@ from tenants.sockets import TokenSocket
 
 from .api.serializers import EventQuerySerializer
 from .models import Event
+from .search import SEARCH_FILTERS, filter_events, wanted
 from .serializers import event_json
 from .services import storable
 
-FILTERS = ("camera_id", "zone", "severity")
+FILTERS = ("camera_id", "zone", "severity", *SEARCH_FILTERS)
 REPLAY_LIMIT = 1000
 REPLAY_WINDOW = timedelta(hours=1)
 # How long a replayed event's own live message may still be on its way: it was committed before the replay's query,
@@ -42,18 +44,20 @@ CLOSE_UNKNOWN_AFTER = 4404
 
 @database_sync_to_async
 def _events_after(principal: TenantPrincipal, after: str, filters: dict) -> tuple[list[dict], bool] | None:
-    """The tenant's events after `after` as JSON, oldest first, and whether none was left out; None when `after` is
-    not the tenant's. One query: the anchor's row, united with the newest REPLAY_LIMIT + 1 events after it (read
-    backwards on the (tenant, seq) index, so it stops there); those older than REPLAY_WINDOW are left out here."""
+    """The tenant's events after `after` as JSON (those passing the validated `filters` given), oldest first, and
+    whether none was left out; None when `after` is not the tenant's. One query: the anchor's row, united with the
+    newest REPLAY_LIMIT + 1 events after it (read backwards on the (tenant, seq) index, so it stops there); those
+    older than REPLAY_WINDOW are left out here."""
     events = Event.objects.for_principal(principal)
     anchor = events.filter(pk=after).order_by()
     newer = events.filter(seq__gt=Subquery(anchor.values("seq")))
-    if filters["camera_id"] is not None:
+    if "camera_id" in filters:
         newer = newer.filter(camera_id=filters["camera_id"])
-    if filters["zone"] is not None:
+    if "zone" in filters:
         newer = newer.filter(payload__zones__contains=[filters["zone"]])
-    if filters["severity"] is not None:
+    if "severity" in filters:
         newer = newer.filter(severity=filters["severity"])
+    newer = filter_events(newer, filters)
     rows = list(anchor.union(newer.order_by("-seq")[: REPLAY_LIMIT + 1], all=True))
     if not any(row.pk == after for row in rows):
         return None
@@ -76,6 +80,7 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
     group's events (those matching the connection's filters)."""
 
     group: str | None = None
+    filters: dict  # the validated filters given (those absent are no filter)
     reads_exports = False
     caller: TenantPrincipal | None = None  # whose feed it is: a principal limited to some cameras gets theirs only
     # Ids of replayed events whose live message may still come (dropped then), until `replayed_until`.
@@ -93,8 +98,7 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
         if not given.is_valid():
             await self.refuse(CLOSE_BAD_REQUEST, first_message(given.errors))
             return
-        filters = {key: given.validated_data.get(key) for key in FILTERS}
-        self.camera_id, self.zone, self.severity = filters.values()
+        self.filters = {key: value for key, value in given.validated_data.items() if key in FILTERS}
         after = query.get("after", [""])[0] or None
         if after is not None and (len(after) > Event._meta.pk.max_length or not storable(after)):
             await self.refuse(CLOSE_BAD_REQUEST, "`after` is not an event id.")
@@ -105,7 +109,7 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
         # Joined before the replay's query: an event committed after the query is published after the join, so it
         # comes live; one committed before is in the replay, and its live message (if it still comes) is dropped.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        if after is not None and (found := await _events_after(principal, after, filters)) is None:
+        if after is not None and (found := await _events_after(principal, after, self.filters)) is None:
             await self.refuse(CLOSE_UNKNOWN_AFTER, f"No event '{after}' in this tenant.")
             return
         await self.accept_until_expiry(principal)
@@ -131,11 +135,13 @@ class EventsConsumer(TokenSocket, AsyncJsonWebsocketConsumer):
 
     def _wanted(self, event: dict) -> bool:
         zones = event["payload"].get("zones")  # a list, unless an ingesting client sent something else
+        camera_id, zone, severity = (self.filters.get(key) for key in ("camera_id", "zone", "severity"))
         return (
             self.caller.sees_camera(event["camera_id"])
-            and (self.camera_id is None or event["camera_id"] == self.camera_id)
-            and (self.severity is None or event["severity"] == self.severity)
-            and (self.zone is None or (isinstance(zones, list) and self.zone in zones))
+            and (camera_id is None or event["camera_id"] == camera_id)
+            and (severity is None or event["severity"] == severity)
+            and (zone is None or (isinstance(zones, list) and zone in zones))
+            and wanted(event, self.filters)
         )
 
     def _replayed(self, event: dict) -> bool:

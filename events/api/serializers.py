@@ -1,12 +1,16 @@
 """The events API's input (the list query, the ingest body) and, for the schema, its output (made by
 events.serializers.event_json)."""
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from ..catalogue import EVENT_CATEGORIES, INGESTED_EVENT_TYPES
+from ..detection.colors import PALETTE
 from ..models import Severity
+from ..plates import PLATE_PATTERN, normalize_plate
 
 MAX_LIMIT = 100
+PLATE_RULE = "A plate is 2 to 16 letters, digits, spaces or dashes, at least 2 of them letters or digits."
 
 
 class EventQuerySerializer(serializers.Serializer):
@@ -16,6 +20,21 @@ class EventQuerySerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=list(EVENT_CATEGORIES), required=False)
     zone = serializers.CharField(required=False, max_length=64, help_text="Events whose object entered this zone")
     severity = serializers.ChoiceField(choices=Severity.values, required=False)
+    color = serializers.ChoiceField(
+        choices=PALETTE, required=False, help_text="Person and vehicle events of this colour"
+    )
+    upper_color = serializers.ChoiceField(choices=PALETTE, required=False, help_text="People whose top is this colour")
+    lower_color = serializers.ChoiceField(
+        choices=PALETTE, required=False, help_text="People whose legs are this colour"
+    )
+    plate = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        validators=[RegexValidator(PLATE_PATTERN, PLATE_RULE)],
+        help_text="license_plate events whose plate is this one or one read with up to two characters wrong, "
+        "missing or extra (one for 3-5 characters, none for 2); case, spaces, dashes and look-alikes (O/Q/0, I/1, "
+        "Z/2, S/5, B/8) do not count",
+    )
     since = serializers.DateTimeField(required=False, help_text="ISO-8601; events at or after it")
     until = serializers.DateTimeField(
         required=False, help_text="ISO-8601; events before it (with `since`, later than since: a bounded window)"
@@ -24,6 +43,11 @@ class EventQuerySerializer(serializers.Serializer):
     before = serializers.CharField(
         required=False, max_length=40, help_text="Keyset cursor: the id of the last event of the previous page"
     )
+
+    def validate_plate(self, value: str) -> str:
+        if len(normalize_plate(value) or "") < 2:
+            raise serializers.ValidationError(PLATE_RULE)
+        return value
 
     def validate(self, attrs: dict) -> dict:
         if "since" in attrs and "until" in attrs and attrs["until"] <= attrs["since"]:

@@ -9,6 +9,7 @@ from tenants.api.viewsets import TenantScopedMixin, newest_first_by_ts_page
 
 from ..catalogue import INGESTED_EVENT_TYPES
 from ..models import Event, Severity
+from ..search import filter_events
 from ..serializers import EVENT_COLUMNS, event_json
 from ..services import MAX_TAGS, TAG_MAX_LENGTH, InvalidEvent, ingest_event
 from .serializers import EventIngestSerializer, EventQuerySerializer, EventSerializer
@@ -69,6 +70,7 @@ class EventViewSet(TenantScopedMixin, viewsets.GenericViewSet):
             events = events.filter(ts__gte=params["since"])
         if "until" in params:
             events = events.filter(ts__lt=params["until"])
+        events = filter_events(events, params)
         return newest_first_by_ts_page(request, events, self.get_queryset(), params, EVENT_COLUMNS, event_json, "event")
 
     @extend_schema(responses={200: EventSerializer, **errors(404)})

@@ -11,7 +11,8 @@ filters, by default a score of at least 0.5, and inside a required zone when the
 those frames: highest confidence, its box and a snapshot JPEG. Later frames do not change a written event. Its `ts`
 is the frame where the track was first seen; it names the zones the track entered and is an alert or a detection
 (cameras.aim.is_alert). A track crossing one of the camera's lines in its direction gives one `line_crossing` event
-per line, with the frame of crossing. Every AIM_POLL_S the detector reads the camera's aim again and applies a
+per line, with the frame of crossing. Both carry the object's colours (`attributes`), named once from the best
+frame's crop (events/detection/colors.py). Every AIM_POLL_S the detector reads the camera's aim again and applies a
 change without reloading the model. Vehicles of a camera with `license_plate` get one OCR pass on that best frame's
 crop; a readable plate becomes its own `license_plate` event. With `motion`, each motion episode (motion after at
 least MOTION_QUIET_S without any) is one `motion` event.
@@ -43,6 +44,7 @@ from playback.storage import upload_soon
 
 from ..services import create_event
 from .aim import Aim, LineState, ZoneMembership, bottom_centre, box_area
+from .colors import attributes
 from .model import Box, ModelUnavailable
 from .plates import read_plate
 from .vision import (
@@ -86,6 +88,7 @@ class Track:
     box: list[int] = field(default_factory=list)
     image: np.ndarray | None = None  # the best frame, kept until the event is written
     emitted: bool = False
+    attributes: dict[str, Any] = field(default_factory=dict)  # its colours, from the best frame: for its crossings
     zones: ZoneMembership = field(default_factory=ZoneMembership)
     lines: LineState = field(default_factory=LineState)
     # Crossings seen before the track's event could be written, each with its frame: written with it.
@@ -193,7 +196,10 @@ class CameraDetector:
 
     def _emit_track(self, track: Track) -> None:
         feature = FEATURE_OF_LABEL[track.label]
-        payload = {"track_id": track.track_id, "label": track.label, "boxes": [track.box]}
+        x1, y1, x2, y2 = track.box
+        track.attributes = attributes(track.image[y1:y2, x1:x2], track.label)
+        payload = {"track_id": track.track_id, "label": track.label, "boxes": [track.box],
+                   "attributes": track.attributes}  # fmt: skip
         payload |= self._zones(track, feature)
         if feature in self.camera.features:
             self._write(feature, track.confidence, payload, track.image, track.first_ts, tags=[track.label],
@@ -209,7 +215,8 @@ class CameraDetector:
     def _write_crossings(self, track: Track) -> None:
         feature = FEATURE_OF_LABEL[track.label]
         for payload, confidence, image, ts in track.pending:
-            self._write("line_crossing", confidence, {**payload, **self._zones(track, feature)}, image, ts,
+            crossing = {**payload, **self._zones(track, feature), "attributes": track.attributes}
+            self._write("line_crossing", confidence, crossing, image, ts,
                         tags=[track.label], severity=self.aim.severity(feature, track.zones.entered))  # fmt: skip
         track.pending.clear()
 
