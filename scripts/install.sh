@@ -40,7 +40,7 @@ if ! current ".venv/.installed-$MODE" && ! current .venv/.installed-test; then
   cat requirements*.txt > ".venv/.installed-$MODE"
 fi
 
-# The SPA's browser libraries (hls.js) come from npm, pinned by package-lock.json; Django serves them.
+# The SPA's browser libraries (hls.js, Chart.js) come from npm, pinned by package-lock.json; Django serves them.
 if ! cmp -s package-lock.json node_modules/.package-lock.installed; then
   echo "==> npm: installing package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error

@@ -26,6 +26,7 @@ from tenants.catalogue import SHARE_CLIP
 from tenants.models import Share
 from tenants.tokens import issue_share_token
 
+from .api.serializers import share_json
 from .links import SharePasswordThrottle, by_key, page_path, seconds_left, viewer
 
 NOT_FOUND = "This share link does not exist."
@@ -79,14 +80,11 @@ class SharePageView(APIView):
         audit.record(share.tenant_id, "share.open", actor=audit.actor_of(principal), address=audit.address_of(request),
                      object_type="share", object_id=str(share.pk), camera_id=share.camera_id)  # fmt: skip
         token = issue_share_token(share)
+        shown = share_json(share)
         body = {
             "token": token,
-            "camera_id": share.camera_id,
+            **{field: shown[field] for field in ("camera_id", "live", "start", "end", "expires")},
             "camera_name": camera.name,
-            "live": share.live,
-            "start": share.start and share.start.isoformat(),
-            "end": share.end and share.end.isoformat(),
-            "expires": share.expires.isoformat(),
             "playlist_url": None if share.live else f"{page_path(key)}/clip.m3u8?token={token}",
         }
         return Response(body, headers={"Cache-Control": "no-store"})

@@ -109,6 +109,8 @@ VMS_WEBHOOK_RETRY_BASE = env.float("VMS_WEBHOOK_RETRY_BASE", default=10.0)  # fi
 VMS_WEBHOOK_RETRY_MAX = env.float("VMS_WEBHOOK_RETRY_MAX", default=3600.0)  # back-off never waits longer
 # How often the notification relay (events/notify/relay.py) looks for new events when idle (seconds).
 VMS_NOTIFY_POLL_S = env.float("VMS_NOTIFY_POLL_S", default=0.1)
+# The relay's sinks that live in apps above events, by name (their cursors' NotifyCursor.sink) and dotted path.
+VMS_RELAY_SINKS = {"watchlists": "watchlists.matching.WatchlistSink"}
 # MQTT (events/notify/mqtt.py): mqtt://[user:password@]host[:port]; empty = no MQTT. The topic prefix (topic levels,
 # e.g. `site-1`) goes before every topic's `vms/`: deployments sharing a broker need one each.
 VMS_MQTT_URL = env.str("VMS_MQTT_URL", default="")
@@ -149,6 +151,8 @@ INSTALLED_APPS = [
     "events",
     "playback",
     "shares",
+    "reports",
+    "watchlists",
 ]
 
 MIDDLEWARE = [
@@ -245,9 +249,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
-# hls.js for the SPA's player comes from npm (scripts/install.sh runs `npm ci`).
-if (BASE_DIR / "node_modules/hls.js/dist").is_dir():
-    STATICFILES_DIRS.append(("vendor/hls", BASE_DIR / "node_modules/hls.js/dist"))
+# The SPA's browser libraries come from npm (scripts/install.sh runs `npm ci`): hls.js for the player, Chart.js for
+# the reports.
+for prefix, dist in (("vendor/hls", "hls.js/dist"), ("vendor/chartjs", "chart.js/dist")):
+    if (BASE_DIR / "node_modules" / dist).is_dir():
+        STATICFILES_DIRS.append((prefix, BASE_DIR / "node_modules" / dist))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.TenantJWTAuthentication"],

@@ -20,6 +20,8 @@ urlpatterns = [
     path("v2/api/playback/", include("playback.api.urls")),
     path("v2/api/", include("playback.api.export_urls")),
     path("v2/api/", include("shares.api.urls")),
+    path("v2/api/", include("watchlists.api.urls")),
+    path("v2/api/", include("reports.api.urls")),
     path("v2/hls/", include("playback.urls")),
     path("v2/exports/", include("playback.export_urls")),
     path("v2/s/", include("shares.urls")),

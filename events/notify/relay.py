@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 BATCH = 500  # events per tenant per read
 LEASE_MS = 10_000
 MAX_SINK_BACKOFF_S = 30.0
-SINKS = ("webhooks", "mqtt")  # every sink's name, for the cursors of a new tenant
+# Every sink's name, for the cursors of a new tenant.
+SINKS = ("webhooks", "mqtt", *settings.VMS_RELAY_SINKS)
 
 
 class Sink(Protocol):

@@ -70,6 +70,16 @@ def wants_csv(request) -> bool:
     return any(part.split(";")[0].strip() == CSV_TYPE for part in request.headers.get("Accept", "").split(","))
 
 
+class CsvDownload:
+    """A view whose GET also answers CSV (`?format=csv` or `Accept: text/csv`), written by the view itself; anything
+    else on the way (an error) keeps the API's JSON."""
+
+    def perform_content_negotiation(self, request, force=False):
+        if wants_csv(request):
+            return JSONRenderer(), JSONRenderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+
 def _csv_cell(value) -> str:
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
@@ -100,17 +110,11 @@ class ChainStateSerializer(serializers.Serializer):
 NOT_CHECKED = {"checked_at": None, "entries": 0, "intact": None, "broken_entry": None, "problem": ""}
 
 
-class AuditViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+class AuditViewSet(CsvDownload, TenantScopedMixin, viewsets.GenericViewSet):
     """The tenant's audit trail: who signed in, issued tokens, changed cameras, watched, exported, … (audit:read)."""
 
     queryset = AuditEntry.objects.all()
     required_scope = AUDIT_READ
-
-    def perform_content_negotiation(self, request, force=False):
-        # The CSV is streamed by the list itself; anything else (an error on the way) keeps the API's JSON.
-        if wants_csv(request):
-            return JSONRenderer(), JSONRenderer.media_type
-        return super().perform_content_negotiation(request, force)
 
     @extend_schema(
         parameters=[

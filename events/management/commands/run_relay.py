@@ -1,11 +1,13 @@
-"""The notification relay process (the Procfile's `relay`): webhooks, MQTT when VMS_MQTT_URL is set, and camera
-health events. Stops on SIGTERM/SIGINT after the pass it is in."""
+"""The notification relay process (the Procfile's `relay`): webhooks, MQTT when VMS_MQTT_URL is set, the sinks of
+apps above events (VMS_RELAY_SINKS: watch lists), and camera health events. Stops on SIGTERM/SIGINT after the pass
+it is in."""
 
 import signal
 import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
 
 from events.notify.health import check_cameras
 from events.notify.mqtt import MqttSink
@@ -20,7 +22,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        sinks: list[Sink] = [WebhookSink()]
+        sinks: list[Sink] = [WebhookSink(), *(import_string(path)() for path in settings.VMS_RELAY_SINKS.values())]
         ticks = [check_cameras]
         if settings.VMS_MQTT_URL:
             mqtt = MqttSink(settings.VMS_MQTT_URL)

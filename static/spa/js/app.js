@@ -9,6 +9,7 @@ import { renderExports } from "./views/exports.js";
 import { renderLive } from "./views/live.js";
 import { renderLogin } from "./views/login.js";
 import { renderPlayback } from "./views/playback.js";
+import { renderReports } from "./views/reports.js";
 
 const screens = {
   cameras: renderCameras,
@@ -18,6 +19,7 @@ const screens = {
   playback: renderPlayback,
   aim: renderAim,
   exports: renderExports,
+  reports: renderReports,
   audit: renderAudit,
 };
 // Screens that only some tokens may open: their nav item is hidden and their route leads to the cameras.

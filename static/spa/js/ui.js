@@ -55,6 +55,21 @@ export function utcDate(date = new Date()) {
   return date.toISOString().slice(0, 10);
 }
 
+// The event types (events.catalogue.EVENT_CATEGORIES), for filters: the events list's and the reports'.
+const EVENT_TYPES = [
+  "person", "vehicle", "license_plate", "line_crossing", "motion", "camera_offline", "camera_online", "watchlist_match",
+];
+
+/** A <select> of the event types, with an "All types" choice. */
+export function typeSelect() {
+  return h(
+    "select",
+    { name: "type", "aria-label": "Type" },
+    h("option", { value: "" }, "All types"),
+    EVENT_TYPES.map((t) => h("option", { value: t }, t.replace("_", " "))),
+  );
+}
+
 /** A <select> of the tenant's cameras; `withAll` adds an "All cameras" choice. */
 export function cameraSelect(cameras, { selected = "", withAll = false, name = "camera" } = {}) {
   return h(

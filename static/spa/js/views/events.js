@@ -1,10 +1,13 @@
 // Events: a live feed over the WebSocket on top of the REST history, with filters and keyset paging.
 import { api, apiPage, mediaUrl } from "../api.js";
 import { subscribeEvents } from "../realtime.js";
-import { cameraSelect, emptyState, errorState, formatTime, h, loading } from "../ui.js";
+import { cameraSelect, emptyState, errorState, formatTime, h, loading, typeSelect } from "../ui.js";
 
-const TYPES = ["person", "vehicle", "license_plate", "line_crossing", "motion", "camera_offline", "camera_online"];
 const PAGE_SIZE = 25;
+// The colours the detector names (events.detection.colors.PALETTE).
+const COLORS = ["black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "brown", "pink"];
+// Filters the socket applies itself (the server alone judges colours and plates read with a mistake).
+const FEED_FILTERS = ["severity", "color", "plate"];
 
 function eventCard(event, cameraName, filters) {
   const noSnapshot = () => h("div", { class: "thumb thumb-empty" }, "No snapshot");
@@ -48,7 +51,13 @@ function readFilters(form) {
     // The input is read as UTC, like every time the console shows.
     since: since ? new Date(`${since}Z`).toISOString() : "",
     severity: data.get("severity") || "",
+    color: data.get("color") || "",
+    plate: data.get("plate").trim(),
   };
+}
+
+function feedFilters(filters) {
+  return Object.fromEntries(FEED_FILTERS.map((name) => [name, filters[name] || ""]));
 }
 
 function matches(event, filters) {
@@ -102,10 +111,10 @@ export function renderEvents(root) {
   }
 
   function reload() {
-    const severity = filters.severity || "";
+    const feed = JSON.stringify(feedFilters(filters));
     filters = readFilters(form);
-    // The server pushes only alerts to an "alerts only" socket: a new filter needs a new socket.
-    if (filters.severity !== severity) subscribe();
+    // The server pushes only what matches a socket's filters (e.g. only alerts): new ones need a new socket.
+    if (JSON.stringify(feedFilters(filters)) !== feed) subscribe();
     cursor = null;
     seen.clear();
     list.replaceChildren();
@@ -128,7 +137,7 @@ export function renderEvents(root) {
         state.dataset.state = name;
         state.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[name];
       },
-      { severity: filters.severity },
+      feedFilters(filters),
     );
   }
   subscribe();
@@ -138,12 +147,14 @@ export function renderEvents(root) {
       names = new Map(cameras.map((c) => [c.id, c.name]));
       form.append(
         cameraSelect(cameras, { withAll: true }),
+        typeSelect(),
         h(
           "select",
-          { name: "type", "aria-label": "Type" },
-          h("option", { value: "" }, "All types"),
-          TYPES.map((t) => h("option", { value: t }, t.replace("_", " "))),
+          { name: "color", "aria-label": "Colour" },
+          h("option", { value: "" }, "Any colour"),
+          COLORS.map((c) => h("option", { value: c }, c)),
         ),
+        h("input", { name: "plate", placeholder: "Plate, e.g. 51A-12345", "aria-label": "Plate", maxlength: 16 }),
         h("label", { class: "inline" }, "Since (UTC)", h("input", { type: "datetime-local", name: "since", step: 1 })),
         h("label", { class: "check alerts-only" }, h("input", { type: "checkbox", name: "severity", value: "alert" }), "Alerts only"),
       );
