@@ -15,6 +15,7 @@ import secrets
 import sys
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -146,21 +147,22 @@ def section_queries(tenants: list[Tenant], requests: int) -> float:
             tenant = tenants[i % len(tenants)]
             client = clients[tenant]
             params = shape(i)
-            began = time.perf_counter()
-            response = client.get("/v2/api/events", params)
-            elapsed = (time.perf_counter() - began) * 1000
-            assert response.status_code == 200, response.content[:300]
             # The statement the view runs, run directly (the API's own filters and columns).
             rows = Event.objects.filter(tenant=tenant)
             if "type" in params:
                 rows = rows.filter(type=params["type"])
             sql, args = filter_events(rows, params).values_list(*EVENT_COLUMNS)[:50].query.sql_with_params()
-            began = time.perf_counter()
-            with connection.cursor() as cursor:
-                assert len(cursor.execute(sql, args).fetchall()) == len(response.json())
+
+            get, direct = partial(timed_get, client, params), partial(timed_sql, sql, args)
+            # Each request's pages are read from disk by whichever of the two runs first: they take turns.
+            if i % 2:
+                (elapsed, shown), (raw_ms, found) = get(), direct()
+            else:
+                (raw_ms, found), (elapsed, shown) = direct(), get()
+            assert found == shown
             if i >= 5:  # warm-up
                 api.append(elapsed)
-                raw.append((time.perf_counter() - began) * 1000)
+                raw.append(raw_ms)
         with connection.cursor() as cursor:
             plan = [row[0] for row in cursor.execute("EXPLAIN " + sql, args).fetchall()]
         (p50, p99), (b50, b99) = percentiles(api), percentiles(raw)
@@ -171,6 +173,23 @@ def section_queries(tenants: list[Tenant], requests: int) -> float:
         print("    plan: " + " / ".join(steps))
     print(f"  worst GET p99 {worst:.2f} ms: {'meets' if worst <= GOAL_MS else 'MISSES'} the {GOAL_MS:.0f} ms goal")
     return worst
+
+
+def timed_get(client: APIClient, params: dict) -> tuple[float, int]:
+    """GET /v2/api/events with `params`: milliseconds, events shown."""
+    began = time.perf_counter()
+    response = client.get("/v2/api/events", params)
+    elapsed = (time.perf_counter() - began) * 1000
+    assert response.status_code == 200, response.content[:300]
+    return elapsed, len(response.json())
+
+
+def timed_sql(sql: str, args) -> tuple[float, int]:
+    """The statement run directly: milliseconds, rows."""
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        found = len(cursor.execute(sql, args).fetchall())
+    return (time.perf_counter() - began) * 1000, found
 
 
 def token(tenant: Tenant) -> str:

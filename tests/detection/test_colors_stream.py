@@ -29,8 +29,10 @@ def test_the_bus_and_the_people_of_the_demo_stream_carry_their_colours(tenant_a,
     assert buses
     for bus in buses:
         print("bus:", bus.payload["attributes"])
-        # Observed on every 10th frame of the scene: blue 34-36 % of the bus, then white and grey 17-19 % each.
-        assert bus.payload["attributes"] == {"color": ["blue"]}
+        # Observed on every 10th frame of the scene: blue 34-36 % of the bus, then white and grey 17-19 % each; on
+        # the frame where it is best seen its dark windows and shadow may come second (black counts half).
+        assert "blue" in bus.payload["attributes"]["color"]
+        assert set(bus.payload["attributes"]["color"]) <= {"blue", "black", "white", "grey"}
     people = [e for e in events if e.type == "person"]
     assert people
     for event in people:

@@ -264,3 +264,4 @@ async def test_a_search_filter_the_rest_api_refuses_is_refused_with_its_message_
     client = await connect(make_token(rest.wsgi_request.user.tenant), f"&{query}")
     assert await client.receive_json_from(timeout=3) == {"type": "error", "detail": rest.json()["detail"]}
     assert await client.receive_output(timeout=3) == {"type": "websocket.close", "code": 4400}
+    await client.disconnect()  # its application instance ends here, not in the next test
