@@ -81,12 +81,17 @@ def attempt(write: Callable[[], object], what: str) -> bool:
     """Run one of a recorder's database writes; False (logged) when it fails, and the caller keeps what it wanted
     written for a later try, so no database failure ever ends a recording. Any error counts, not only Django's
     DatabaseError: Django's InterfaceError is not one, and an error of the write's own must not end it either.
-    The thread's connection is closed on failure: one that a PostgreSQL restart broke is replaced on the next try."""
+    The thread's connection is closed on failure. One it held from before a PostgreSQL restart fails at its first use
+    after it, so a write on a connection it already held is tried once more, at once, on a new one: a recorder that
+    stops just after an outage otherwise leaves its last objects to the next worker."""
+    held = connection.connection is not None
     try:
         write()
     except Exception:
-        logger.warning("could not %s", what, exc_info=True)
         connection.close()
+        if held:
+            return attempt(write, what)
+        logger.warning("could not %s", what, exc_info=True)
         return False
     return True
 

@@ -11,6 +11,7 @@ from playback.models import Segment
 from playback.recording.indexer import SegmentIndexer, SegmentRow
 
 from ..factories import CameraFactory
+from ..rtsp_camera import free_port
 from ..shared import one_part_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,16 +60,27 @@ def test_a_deleted_cameras_rows_and_rows_already_stored_do_not_block_the_others(
     assert len(stored()) == 2, "nothing left queued"
 
 
-def test_rows_are_kept_while_postgresql_is_unreachable_and_stored_after(camera_a, caplog):
+def test_a_connection_postgresql_ended_is_replaced_at_once(camera_a, caplog):
     segments = SegmentIndexer()
     segments.add(row(camera_a, 0))
     connection.ensure_connection()
     db = connection.settings_dict
-    # What a PostgreSQL restart does to the recorder's connection: the server ends it.
+    # What a PostgreSQL restart does to the recorder's connection: the server ends it, and its next use fails.
     with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
     segments.flush()
+    assert [s[4] for s in stored()] == [row(camera_a, 0).path], "stored at once, on a new connection"
+    assert "could not" not in caplog.text
+
+
+def test_rows_are_kept_while_postgresql_is_unreachable_and_stored_after(camera_a, caplog, monkeypatch):
+    segments = SegmentIndexer()
+    segments.add(row(camera_a, 0))
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "PORT", str(free_port()))  # nothing listens there
+    segments.flush()
     assert "could not index 1 objects" in caplog.text
+    monkeypatch.undo()
     assert stored() == []
     segments.flush()
-    assert [s[4] for s in stored()] == [row(camera_a, 0).path], "stored on the next try, on a new connection"
+    assert [s[4] for s in stored()] == [row(camera_a, 0).path], "stored on the next try"
