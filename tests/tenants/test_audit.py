@@ -2,7 +2,6 @@
 Redis is down; verify_audit names the first edited, deleted or inserted entry; retention keeps a chain that holds."""
 
 import json
-import statistics
 import threading
 import time
 from datetime import timedelta
@@ -213,13 +212,12 @@ def test_purge_keeps_the_plan_s_days_and_a_chain_that_verifies(tenant_a):
     assert audit.purge(now) == 0
 
 
-def test_record_takes_well_under_a_millisecond(tenant_a):
-    timings = []
-    for n in range(300):
-        started = time.perf_counter()
-        audit.record(tenant_a.pk, "playback.view", actor="user:alice", object_type="camera", object_id=str(n))
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.001
+def test_record_asks_nothing_of_postgres(tenant_a, django_assert_num_queries):
+    # The request that records waits on one Redis push, never on the database (bench/audit.py measures the cost).
+    with django_assert_num_queries(0):
+        record_many(tenant_a.pk, 3)
+    assert not AuditEntry.objects.exists()
+    assert audit.drain() == 3
 
 
 def test_a_user_s_token_names_the_actor_without_a_query(tenant_a, django_assert_num_queries):
