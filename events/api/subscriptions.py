@@ -2,7 +2,6 @@
 that sends them is events.notify.webhooks; the admin validates a subscription with the serializer here."""
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models.functions import Lower
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -13,12 +12,10 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from cameras.aim import MAX_NAME_LENGTH
 from cameras.rtsp import HostNotAllowed, HostUnresolvable, allowed_addresses, split_url
-from tenants import audit
 from tenants.api.fields import IdField
 from tenants.api.openapi import error, errors
-from tenants.api.viewsets import TenantModelViewSet, keyset_page, newest_first_page
+from tenants.api.viewsets import AuditedWrites, LimitedPerTenant, NewestFirstList, TenantModelViewSet, keyset_page
 from tenants.catalogue import SUBSCRIPTIONS_WRITE
-from tenants.models import Tenant
 
 from ..catalogue import EVENT_CATEGORIES
 from ..models import Delivery, Severity, Subscription
@@ -47,11 +44,6 @@ def validate_webhook_url(url: str) -> str:
     return url
 
 
-def check_room(tenant: Tenant) -> None:
-    if tenant.subscriptions.count() >= MAX_SUBSCRIPTIONS:
-        raise ValidationError(f"A tenant has at most {MAX_SUBSCRIPTIONS} subscriptions: delete one first.")
-
-
 def folded(values: list[str], key=str) -> list[str]:
     """`values` without repeats (by `key`), the first of each kept, in order."""
     first = {}
@@ -70,10 +62,11 @@ class TestDeliveryThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.tenant_id}
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(LimitedPerTenant):
     """A subscription as the API returns it (never with its secret) and takes it. An empty list means any; a
     subscription disabled for failing deliveries is re-enabled by setting `enabled` to true."""
 
+    most_per_tenant = MAX_SUBSCRIPTIONS
     url = serializers.CharField(
         max_length=URL_MAX_LENGTH,
         help_text="https:// (http:// where the deployment allows it); no user:password; not a denied host",
@@ -137,17 +130,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return value or ""
 
     def validate(self, attrs: dict) -> dict:
-        if self.instance is None:
-            check_room(self.context["tenant"])
-        elif attrs.get("enabled") and not self.instance.enabled:  # re-enabled: the failures so far are forgiven
-            attrs.update(disabled_reason="", failing_since=None)
+        attrs = super().validate(attrs)
+        if self.instance is not None and attrs.get("enabled") and not self.instance.enabled:
+            attrs.update(disabled_reason="", failing_since=None)  # re-enabled: the failures so far are forgiven
         return attrs
-
-    def create(self, validated_data: dict) -> Subscription:
-        with transaction.atomic():  # the tenant row locked: concurrent creates cannot both take the last place
-            tenant = Tenant.objects.select_for_update().get(pk=self.context["tenant"].pk)
-            check_room(tenant)
-            return Subscription.objects.create(tenant=tenant, **validated_data)
 
     def update(self, instance: Subscription, validated_data: dict) -> Subscription:
         # Only the fields sent, so a delivery outcome the engine records meanwhile (failing_since) is kept.
@@ -220,38 +206,21 @@ LINK = OpenApiParameter(
         responses={202: DeliverySerializer, **errors(404), 429: error(f"Over {TEST_RATE} test deliveries a tenant.")},
     ),
 )
-class SubscriptionViewSet(TenantModelViewSet):
+class SubscriptionViewSet(AuditedWrites, NewestFirstList, TenantModelViewSet):
     """The tenant's webhook subscriptions. Every method needs subscriptions:write: a subscription names the
     tenant's own systems."""
 
     queryset = Subscription.objects.all()
     serializer_class = SubscriptionSerializer
     required_scope = SUBSCRIPTIONS_WRITE
-
-    def list(self, request):
-        query = SubscriptionQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows, params = self.get_queryset(), query.validated_data
-        return newest_first_page(request, rows, params, lambda subscription: self.get_serializer(subscription).data)
+    audit_object_type = "subscription"
+    list_query_serializer = SubscriptionQuerySerializer
 
     def create(self, request):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        body.save()
-        self.audit("subscription.create", body.instance.pk)
+        self.perform_create(body)
         return Response(SubscriptionCreatedSerializer(body.instance).data, status=status.HTTP_201_CREATED)
-
-    def perform_update(self, serializer):
-        super().perform_update(serializer)
-        self.audit("subscription.update", serializer.instance.pk)
-
-    def perform_destroy(self, instance):
-        subscription_id = instance.pk  # Django clears it on delete
-        super().perform_destroy(instance)
-        self.audit("subscription.delete", subscription_id)
-
-    def audit(self, action: str, subscription_id: int) -> None:
-        audit.record_request(self.request, action, object_type="subscription", object_id=str(subscription_id))
 
     @action(detail=True)
     def deliveries(self, request, pk: str):

@@ -2,11 +2,15 @@
 
 from collections.abc import Callable
 
+from django.db import transaction
 from django.db.models import IntegerField, Model, QuerySet, Subquery
 from django.utils.http import urlencode
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+
+from .. import audit
+from ..models import Tenant
 
 
 class TenantScopedMixin:
@@ -50,6 +54,67 @@ class TenantModelViewSet(
     """List/create/retrieve/PATCH/delete within the token's tenant (no PUT: the contract is PATCH)."""
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+
+class AuditedWrites:
+    """A TenantModelViewSet's creates, updates and deletes recorded in the audit trail as
+    `<audit_object_type>.create|update|delete`."""
+
+    audit_object_type: str
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        self.audit_write("create", serializer.instance.pk)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        self.audit_write("update", serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        object_id = instance.pk  # Django clears it on delete
+        super().perform_destroy(instance)
+        self.audit_write("delete", object_id)
+
+    def audit_write(self, verb: str, object_id: int) -> None:
+        kind = self.audit_object_type
+        audit.record_request(self.request, f"{kind}.{verb}", object_type=kind, object_id=str(object_id))
+
+
+class NewestFirstList:
+    """A TenantModelViewSet's list: newest first, paged by `before` as newest_first_page does, its parameters checked
+    by `list_query_serializer`."""
+
+    list_query_serializer: type[serializers.Serializer]
+
+    def list(self, request):
+        query = self.list_query_serializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows, params = self.get_queryset(), query.validated_data
+        return newest_first_page(request, rows, params, lambda row: self.get_serializer(row).data)
+
+
+class LimitedPerTenant(serializers.ModelSerializer):
+    """A tenant's objects of the serializer's model, at most `most_per_tenant` of them (another is a 400). A create
+    takes the tenant row's lock, so concurrent creates cannot both take the last place."""
+
+    most_per_tenant: int
+
+    def check_room(self, tenant: Tenant) -> None:
+        model = self.Meta.model
+        if model.objects.filter(tenant=tenant).count() >= self.most_per_tenant:
+            noun = model._meta.verbose_name_plural
+            raise ValidationError(f"A tenant has at most {self.most_per_tenant} {noun}: delete one first.")
+
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is None:
+            self.check_room(self.context["tenant"])
+        return attrs
+
+    def create(self, validated_data: dict) -> Model:
+        with transaction.atomic():
+            tenant = Tenant.objects.select_for_update().get(pk=self.context["tenant"].pk)
+            self.check_room(tenant)
+            return super().create({**validated_data, "tenant": tenant})
 
 
 def keyset_page(request, page: list[dict], limit: int) -> Response:

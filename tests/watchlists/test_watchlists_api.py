@@ -8,6 +8,7 @@ from tenants import audit
 from tenants.catalogue import SCOPES, WATCHLISTS_WRITE
 from tenants.models import AuditEntry
 from tenants.tokens import issue_access_token
+from watchlists.api.serializers import MAX_WATCHLISTS
 from watchlists.models import WatchList
 
 from ..factories import CameraFactory
@@ -87,6 +88,16 @@ def test_names_are_unique_per_tenant_ignoring_case(client_a, client_b):
     assert again.status_code == 400
     assert again.json()["fields"]["name"] == ["A watch list with this name already exists in this tenant."]
     assert client_b.post(LISTS, {"name": "hot"}, format="json").status_code == 201  # another tenant's own
+
+
+def test_a_tenant_has_at_most_so_many_lists_whoever_else_has_some(client_a, tenant_a, tenant_b):
+    WatchList.objects.bulk_create(WatchList(tenant=tenant_a, name=f"list {n}") for n in range(MAX_WATCHLISTS - 1))
+    WatchList.objects.create(tenant=tenant_b, name="theirs")
+    assert client_a.post(LISTS, HOT, format="json").status_code == 201
+    refused = client_a.post(LISTS, {**HOT, "name": "one more"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == f"A tenant has at most {MAX_WATCHLISTS} watch lists: delete one first."
+    assert WatchList.objects.filter(tenant=tenant_a).count() == MAX_WATCHLISTS
 
 
 def test_another_tenants_list_is_not_found_and_never_listed(client_a, client_b):

@@ -3,15 +3,20 @@ from django.db.models.functions import Lower
 from rest_framework import serializers
 
 from tenants.api.fields import IdField
+from tenants.api.viewsets import LimitedPerTenant
 
 from ..entries import MAX_ENTRIES, clean_entries
 from ..models import WatchList
 
+MAX_WATCHLISTS = 50  # per tenant
 
-class WatchListSerializer(serializers.ModelSerializer):
+
+class WatchListSerializer(LimitedPerTenant):
     """A watch list as the API returns and takes it. Each entry is a plate `{"plate", "fuzzy", "note", "expires"}`
     or an object rule `{"label", "color", "camera_id", "zone", "note", "expires"}`; each gets an `id`, kept when the
     entry is sent back with it."""
+
+    most_per_tenant = MAX_WATCHLISTS
 
     entries = serializers.JSONField(
         default=list, help_text=f"At most {MAX_ENTRIES}; see watchlists.entries for what each may hold"
