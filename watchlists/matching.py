@@ -29,7 +29,8 @@ def _alert(event: Event, watchlist: WatchList, entry: dict) -> dict:
         "trace_id": event.trace_id,  # the alert and its event are one detection's
         "severity": Severity.ALERT,
         "ts": event.ts,
-        "tags": [watchlist.name],
+        # By id: a name may hold spaces, which a tag may not (Kalay's filter splits on them), and may change.
+        "tags": [f"watchlist-{watchlist.pk}"],
     }
 
 

@@ -44,8 +44,8 @@ def gate(tenant_a):
 
 
 def test_a_plate_matches_exactly_as_normalised_and_fuzzily_only_when_asked(tenant_a, gate):
-    exact, fuzzy = watch(tenant_a, {"plate": "51F-12345"}), watch(tenant_a, {"plate": "30A99999", "fuzzy": True},
-                                                                   name="fuzzy")  # fmt: skip
+    exact = watch(tenant_a, {"plate": "51F-12345"}, name="Hot plates")  # a name a tag could not be
+    fuzzy = watch(tenant_a, {"plate": "30A99999", "fuzzy": True}, name="fuzzy")
     written = create_events(tenant_a, [
         plate_event(gate, "51f 123.45"),  # the same plate, written otherwise: exact
         plate_event(gate, "51F12346"),  # one wrong character: the exact entry does not match
@@ -56,11 +56,12 @@ def test_a_plate_matches_exactly_as_normalised_and_fuzzily_only_when_asked(tenan
 
     found = alerts(tenant_a)
     assert [(a.payload["watchlist"], a.payload["event_id"]) for a in found] == [
-        ("hot", written[0].id), ("fuzzy", written[2].id)
+        ("Hot plates", written[0].id), ("fuzzy", written[2].id)
     ]  # fmt: skip
     first = found[0]
     assert first.severity == Severity.ALERT and first.event_id == 8 and first.camera_id == "cam-gate"
-    assert first.payload == {"watchlist": "hot", "watchlist_id": exact.pk, "entry": exact.entries[0],
+    assert first.tags == [f"watchlist-{exact.pk}"]
+    assert first.payload == {"watchlist": "Hot plates", "watchlist_id": exact.pk, "entry": exact.entries[0],
                              "event_id": written[0].id}  # fmt: skip
     assert (first.ts, first.trace_id) == (written[0].ts, written[0].trace_id)
     assert found[1].payload["entry"] == fuzzy.entries[0]
