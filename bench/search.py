@@ -53,6 +53,12 @@ from tenants.models import Tenant  # noqa: E402
 from tenants.tokens import issue_access_token  # noqa: E402
 
 SEARCH_MIGRATION = importlib.import_module("events.migrations.0006_search")
+CLOTHES_MIGRATION = importlib.import_module("events.migrations.0007_person_clothes")
+SEARCH_INDEXES = {
+    "event_plate_variants": SEARCH_MIGRATION.PLATE_INDEX,
+    "event_attributes_gin": SEARCH_MIGRATION.ATTRIBUTES_INDEX,
+    "event_person_clothes": CLOTHES_MIGRATION.CLOTHES_INDEX,
+}
 GOAL_MS = 20.0
 NAMING_GOAL_MS = 2.0
 
@@ -66,7 +72,7 @@ def load(size: int, plates: int, tenants: int) -> list[Tenant]:
     colour = f"({palette})[1 + floor(random() * {len(PALETTE)})::int]"
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX event_plate_variants; DROP INDEX event_attributes_gin")
+        cursor.execute(f"DROP INDEX {', '.join(SEARCH_INDEXES)}")
         cursor.execute("SELECT setseed(0.26)")
         cursor.execute(
             f"""
@@ -93,21 +99,18 @@ def load(size: int, plates: int, tenants: int) -> list[Tenant]:
             {"t": tenants, "n": size, "p": plates},
         )
         loaded = time.perf_counter() - began
-        began = time.perf_counter()
-        cursor.execute(SEARCH_MIGRATION.PLATE_INDEX)
-        plate_index = time.perf_counter() - began
-        began = time.perf_counter()
-        cursor.execute(SEARCH_MIGRATION.ATTRIBUTES_INDEX)
-        attributes_index = time.perf_counter() - began
+        built = {}
+        for name, create in SEARCH_INDEXES.items():
+            began = time.perf_counter()
+            cursor.execute(create)
+            built[name] = time.perf_counter() - began
         cursor.execute("VACUUM ANALYZE events_event")
         counts = dict(cursor.execute("SELECT type, count(*) FROM events_event GROUP BY type").fetchall())
-        sizes = cursor.execute(
-            "SELECT pg_size_pretty(pg_relation_size('event_plate_variants')),"
-            " pg_size_pretty(pg_relation_size('event_attributes_gin'))"
-        ).fetchone()
+        size_of = "SELECT pg_size_pretty(pg_relation_size(%s::regclass))"
+        sizes = {name: cursor.execute(size_of, [name]).fetchone()[0] for name in built}
     print(f"dataset: {size} events over {tenants} tenants ({counts}), loaded in {loaded:.1f} s")
-    print(f"  index event_plate_variants: {sizes[0]}, built in {plate_index:.1f} s")
-    print(f"  index event_attributes_gin: {sizes[1]}, built in {attributes_index:.1f} s")
+    for name, seconds in built.items():
+        print(f"  index {name}: {sizes[name]}, built in {seconds:.1f} s")
     return rows
 
 

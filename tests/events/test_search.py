@@ -154,13 +154,14 @@ def test_a_bad_plate_pattern_is_400_naming_the_field(client_a, cameras, pattern)
 
 
 def test_colour_filters_for_people_and_vehicles(client_a, client_b, cameras, tenant_a, tenant_b):
-    red_person, blue_person, blue_car, _, _ = store(
+    red_person, blue_person, blue_car, _, _, _ = store(
         tenant_a,
         ("person", {"attributes": RED_PERSON}),
         ("person", {"attributes": BLUE_PERSON}),
         ("vehicle", {"attributes": BLUE_CAR}),
         ("motion", {"attributes": BLUE_CAR}),  # only people and vehicles have colours
         ("vehicle", {}),
+        ("vehicle", {"attributes": {"upper_color": "red"}}),  # and only people clothes
     )
     [others_red] = store(tenant_b, ("person", {"attributes": RED_PERSON}))
     assert found(client_a, "color=red") == [red_person.id]
@@ -188,7 +189,7 @@ def plan(query) -> str:
 
 def test_the_searches_read_their_indexes(tenant_a):
     """The ORM's expressions are the indexes' own: on a table where a filter is selective, the plan reads its
-    index (a plate among thousands; a colour few wear)."""
+    index (a plate among thousands; a colour, or a pair of clothes colours, few wear)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -196,7 +197,7 @@ def test_the_searches_read_their_indexes(tenant_a):
                                       trace_id, model_version, ts, tags, expires, created, updated)
             SELECT 'evt-' || i, %s, 'cam-front-01', kind, 2, 0.9, CASE kind
                      WHEN 'license_plate' THEN jsonb_build_object('plate', '51F-' || lpad(i::text, 5, '0'))
-                     ELSE '{"attributes": {"color": ["red"]}}' END,
+                     ELSE '{"attributes": {"color": ["red"], "upper_color": "red", "lower_color": "black"}}' END,
                    '', md5(i::text), '', now() - i * interval '1 s', '{}', now() + interval '1 day', now(), now()
             FROM generate_series(1, 4000) AS i,
                  LATERAL (SELECT (ARRAY['person', 'license_plate'])[1 + i %% 2]) AS k(kind)
@@ -207,6 +208,7 @@ def test_the_searches_read_their_indexes(tenant_a):
     events = Event.objects.filter(tenant=tenant_a).order_by("-ts", "-id")
     assert "event_plate_variants" in plan(filter_events(events, {"plate": "51F-00333"})[:50])
     assert "event_attributes_gin" in plan(filter_events(events, {"color": "purple"})[:50])
+    assert "event_person_clothes" in plan(filter_events(events, {"upper_color": "blue", "lower_color": "pink"})[:50])
 
 
 # ---------------------------------------------------------------- WS /v2/ws/events
