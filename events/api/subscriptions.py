@@ -12,9 +12,15 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from cameras.aim import MAX_NAME_LENGTH
 from cameras.rtsp import HostNotAllowed, HostUnresolvable, allowed_addresses, split_url
-from tenants.api.fields import IdField
 from tenants.api.openapi import error, errors
-from tenants.api.viewsets import AuditedWrites, LimitedPerTenant, NewestFirstList, TenantModelViewSet, keyset_page
+from tenants.api.viewsets import (
+    AuditedWrites,
+    LimitedPerTenant,
+    NewestFirstList,
+    NewestFirstQuerySerializer,
+    TenantModelViewSet,
+    keyset_page,
+)
 from tenants.catalogue import SUBSCRIPTIONS_WRITE
 
 from ..catalogue import EVENT_CATEGORIES
@@ -157,13 +163,6 @@ class SubscriptionCreatedSerializer(SubscriptionSerializer):
         fields = [*SubscriptionSerializer.Meta.fields, "secret"]
 
 
-class SubscriptionQuerySerializer(serializers.Serializer):
-    """GET /v2/api/subscriptions parameters: newest first, `before` walks back page by page."""
-
-    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
-    before = IdField(required=False, min_value=1, help_text="The last id of the page before")
-
-
 class DeliveryQuerySerializer(serializers.Serializer):
     """GET /v2/api/subscriptions/{id}/deliveries parameters: newest first, `before` walks back page by page."""
 
@@ -191,7 +190,7 @@ LINK = OpenApiParameter(
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[SubscriptionQuerySerializer, LINK],
+        parameters=[NewestFirstQuerySerializer, LINK],
         responses={200: SubscriptionSerializer(many=True), **errors(400)},
     ),
     create=extend_schema(responses={201: SubscriptionCreatedSerializer, **errors(400)}),
@@ -214,7 +213,6 @@ class SubscriptionViewSet(AuditedWrites, NewestFirstList, TenantModelViewSet):
     serializer_class = SubscriptionSerializer
     required_scope = SUBSCRIPTIONS_WRITE
     audit_object_type = "subscription"
-    list_query_serializer = SubscriptionQuerySerializer
 
     def create(self, request):
         body = self.get_serializer(data=request.data)

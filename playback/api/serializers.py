@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from tenants.api.fields import BoundedDateField, BoundedDateTimeField, IdField
+from tenants.api.fields import BoundedDateField, BoundedDateTimeField
 
 from ..playlists import GAP_TOLERANCE
 from ..signing import signed_url
@@ -62,13 +62,6 @@ class ExportCreateSerializer(serializers.Serializer):
 
 class ExportChangeSerializer(serializers.Serializer):
     legal_hold = serializers.BooleanField(help_text="A held export (and its source recordings) is never deleted")
-
-
-class ExportQuerySerializer(serializers.Serializer):
-    """GET /v2/api/exports parameters: newest first, `before` walks back page by page."""
-
-    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
-    before = IdField(required=False, min_value=1, help_text="The last job id of the page before")
 
 
 class ExportGapSerializer(serializers.Serializer):

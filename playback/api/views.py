@@ -17,7 +17,7 @@ from cameras.models import Camera
 from tenants import audit
 from tenants.api.openapi import error, errors
 from tenants.api.views import RETRY_AFTER
-from tenants.api.viewsets import TenantScopedMixin, newest_first_page
+from tenants.api.viewsets import NewestFirstList, NewestFirstQuerySerializer, TenantScopedMixin
 from tenants.catalogue import EXPORTS_WRITE, PLAYBACK_READ
 from tenants.models import Tenant
 
@@ -29,7 +29,6 @@ from ..tasks import run_export_task
 from .serializers import (
     ExportChangeSerializer,
     ExportCreateSerializer,
-    ExportQuerySerializer,
     ExportSerializer,
     TimelineQuerySerializer,
     TimelineSerializer,
@@ -76,7 +75,9 @@ class TimelineView(PlaybackView):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[ExportQuerySerializer], responses={200: ExportSerializer(many=True), **errors(400)}),
+    list=extend_schema(
+        parameters=[NewestFirstQuerySerializer], responses={200: ExportSerializer(many=True), **errors(400)}
+    ),
     create=extend_schema(
         request=ExportCreateSerializer,
         parameters=[RETRY_AFTER],
@@ -91,12 +92,13 @@ class TimelineView(PlaybackView):
     partial_update=extend_schema(request=ExportChangeSerializer, responses={200: ExportSerializer, **errors(400, 404)}),
     destroy=extend_schema(responses={204: None, **errors(404)}),
 )
-class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+class ExportViewSet(NewestFirstList, TenantScopedMixin, viewsets.GenericViewSet):
     """The tenant's export jobs: reading needs playback:read, starting, holding and deleting exports:write."""
 
     queryset = Export.objects.all()
     serializer_class = ExportCreateSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    present_row = staticmethod(export_json)
 
     @property
     def required_scope(self) -> str:
@@ -104,11 +106,6 @@ class ExportViewSet(TenantScopedMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related(Prefetch("files", ExportFile.objects.order_by("camera_slug")))
-
-    def list(self, request):
-        query = ExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return newest_first_page(request, self.get_queryset(), query.validated_data, export_json)
 
     def retrieve(self, request, pk: str):
         return Response(export_json(self.get_object()))

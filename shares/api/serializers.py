@@ -4,7 +4,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from playback.api.serializers import check_range
-from tenants.api.fields import BoundedDateTimeField, IdField
+from tenants.api.fields import BoundedDateTimeField
 from tenants.models import Share
 
 DEFAULT_LIFETIME = timedelta(hours=24)
@@ -50,13 +50,6 @@ class ShareCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({name: [message] for name in ("start", "end") if name not in ranged})
         check_range(attrs, self.context["tenant"], "A shared clip")
         return attrs
-
-
-class ShareQuerySerializer(serializers.Serializer):
-    """GET /v2/api/shares parameters: newest first, `before` walks back page by page."""
-
-    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
-    before = IdField(required=False, min_value=1, help_text="The last share id of the page before")
 
 
 class ShareSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from playback.exports import segments_in_range
 from playback.models import Segment
 from tenants import audit
 from tenants.api.openapi import errors
-from tenants.api.viewsets import TenantScopedMixin, newest_first_page
+from tenants.api.viewsets import NewestFirstList, NewestFirstQuerySerializer, TenantScopedMixin
 from tenants.catalogue import SHARES_WRITE
 from tenants.models import Share
 
@@ -21,19 +21,20 @@ from ..links import new_key, page_path
 from .serializers import (
     ShareCreatedSerializer,
     ShareCreateSerializer,
-    ShareQuerySerializer,
     ShareSerializer,
     share_json,
 )
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[ShareQuerySerializer], responses={200: ShareSerializer(many=True), **errors(400)}),
+    list=extend_schema(
+        parameters=[NewestFirstQuerySerializer], responses={200: ShareSerializer(many=True), **errors(400)}
+    ),
     create=extend_schema(request=ShareCreateSerializer, responses={201: ShareCreatedSerializer, **errors(400)}),
     retrieve=extend_schema(responses={200: ShareSerializer, **errors(404)}),
     destroy=extend_schema(responses={204: None, **errors(404)}),
 )
-class ShareViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+class ShareViewSet(NewestFirstList, TenantScopedMixin, viewsets.GenericViewSet):
     """The tenant's share links, newest first, revoked ones included; DELETE revokes (the row stays, as the audit
     trail names it)."""
 
@@ -41,11 +42,7 @@ class ShareViewSet(TenantScopedMixin, viewsets.GenericViewSet):
     serializer_class = ShareCreateSerializer
     required_scope = SHARES_WRITE
     http_method_names = ["get", "post", "delete", "head", "options"]
-
-    def list(self, request):
-        query = ShareQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return newest_first_page(request, self.get_queryset(), query.validated_data, share_json)
+    present_row = staticmethod(share_json)
 
     def retrieve(self, request, pk: str):
         return Response(share_json(self.get_object()))

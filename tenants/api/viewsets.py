@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from .. import audit
 from ..models import Tenant
+from .fields import IdField
 
 
 class TenantScopedMixin:
@@ -80,17 +81,24 @@ class AuditedWrites:
         audit.record_request(self.request, f"{kind}.{verb}", object_type=kind, object_id=str(object_id))
 
 
-class NewestFirstList:
-    """A TenantModelViewSet's list: newest first, paged by `before` as newest_first_page does, its parameters checked
-    by `list_query_serializer`."""
+class NewestFirstQuerySerializer(serializers.Serializer):
+    """A newest-first list's parameters: `before` walks back page by page."""
 
-    list_query_serializer: type[serializers.Serializer]
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
+    before = IdField(required=False, min_value=1, help_text="The last id of the page before")
+
+
+class NewestFirstList:
+    """A tenant viewset's list: newest first, paged by `before` as newest_first_page does, each row as
+    `present_row` shows it (the viewset's serializer unless it says otherwise)."""
+
+    def present_row(self, row: Model) -> dict:
+        return self.get_serializer(row).data
 
     def list(self, request):
-        query = self.list_query_serializer(data=request.query_params)
+        query = NewestFirstQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows, params = self.get_queryset(), query.validated_data
-        return newest_first_page(request, rows, params, lambda row: self.get_serializer(row).data)
+        return newest_first_page(request, self.get_queryset(), query.validated_data, self.present_row)
 
 
 class LimitedPerTenant(serializers.ModelSerializer):

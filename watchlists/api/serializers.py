@@ -2,7 +2,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
-from tenants.api.fields import IdField
 from tenants.api.viewsets import LimitedPerTenant
 
 from ..entries import MAX_ENTRIES, clean_entries
@@ -40,10 +39,3 @@ class WatchListSerializer(LimitedPerTenant):
             return clean_entries(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
-
-
-class WatchListQuerySerializer(serializers.Serializer):
-    """GET /v2/api/watchlists parameters: newest first, `before` walks back page by page."""
-
-    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=100)
-    before = IdField(required=False, min_value=1, help_text="The last list id of the page before")

@@ -4,16 +4,16 @@ method needs watchlists:write: a list of plates names people's cars."""
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from tenants.api.openapi import errors
-from tenants.api.viewsets import AuditedWrites, NewestFirstList, TenantModelViewSet
+from tenants.api.viewsets import AuditedWrites, NewestFirstList, NewestFirstQuerySerializer, TenantModelViewSet
 from tenants.catalogue import WATCHLISTS_WRITE
 
 from ..models import WatchList
-from .serializers import WatchListQuerySerializer, WatchListSerializer
+from .serializers import WatchListSerializer
 
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[WatchListQuerySerializer], responses={200: WatchListSerializer(many=True), **errors(400)}
+        parameters=[NewestFirstQuerySerializer], responses={200: WatchListSerializer(many=True), **errors(400)}
     ),
 )
 class WatchListViewSet(AuditedWrites, NewestFirstList, TenantModelViewSet):
@@ -23,4 +23,3 @@ class WatchListViewSet(AuditedWrites, NewestFirstList, TenantModelViewSet):
     serializer_class = WatchListSerializer
     required_scope = WATCHLISTS_WRITE
     audit_object_type = "watchlist"
-    list_query_serializer = WatchListQuerySerializer
