@@ -26,25 +26,26 @@ CAMERAS_CLAIM = "cameras"
 SHARE_CLAIM = "share"
 
 
-def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta, cameras: tuple[str, ...] = ()) -> str:
-    """A token for a system integration: no user, only a tenant and scopes, and maybe the only cameras it sees."""
+def _access_token(tenant_id: str, scopes: tuple[str, ...], ttl: timedelta, cameras: tuple[str, ...]) -> AccessToken:
     token = AccessToken()
     token.set_exp(lifetime=ttl)
-    token["tenant_id"] = tenant.id
+    token["tenant_id"] = tenant_id
     token["scope"] = " ".join(scopes)
     if cameras:
         token[CAMERAS_CLAIM] = list(cameras)
-    return str(token)
+    return token
+
+
+def issue_access_token(tenant: Tenant, scopes: tuple[str, ...], ttl: timedelta, cameras: tuple[str, ...] = ()) -> str:
+    """A token for a system integration: no user, only a tenant and scopes, and maybe the only cameras it sees."""
+    return str(_access_token(tenant.id, scopes, ttl, cameras))
 
 
 def issue_share_token(share: Share) -> str:
     """The token a share link's page plays with: its one camera, only what the share shows (SHARE_LIVE or
     SHARE_CLIP), until the share expires; a revoked share's token is refused (tenants.auth)."""
-    token = AccessToken()
-    token.set_exp(from_time=datetime.now(UTC), lifetime=share.expires - datetime.now(UTC))
-    token["tenant_id"] = share.tenant_id
-    token["scope"] = SHARE_LIVE if share.live else SHARE_CLIP
-    token[CAMERAS_CLAIM] = [share.camera_id]
+    scope = SHARE_LIVE if share.live else SHARE_CLIP
+    token = _access_token(share.tenant_id, (scope,), share.expires - datetime.now(UTC), (share.camera_id,))
     token[SHARE_CLAIM] = share.pk
     return str(token)
 
