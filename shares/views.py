@@ -29,9 +29,6 @@ from tenants.tokens import issue_share_token
 from .api.serializers import share_json
 from .links import SharePasswordThrottle, by_key, page_path, seconds_left, viewer
 
-NOT_FOUND = "This share link does not exist."
-
-
 class WrongPassword(APIException):
     status_code = status.HTTP_401_UNAUTHORIZED
     default_detail = "Wrong password."
@@ -62,8 +59,8 @@ class SharePageView(APIView):
         share = by_key(key)
         camera = share and _camera(share)
         if camera is None:
-            return _ended_page(request, NOT_FOUND, status.HTTP_404_NOT_FOUND)
-        if ended := Share.ended(share.pk):
+            return _ended_page(request, Share.NOT_FOUND, status.HTTP_404_NOT_FOUND)
+        if ended := share.why_ended():
             return _ended_page(request, ended, status.HTTP_410_GONE)
         return render(request, "shares/page.html", {"share": share, "camera": camera})
 
@@ -71,8 +68,8 @@ class SharePageView(APIView):
         share = by_key(key)
         camera = share and _camera(share)
         if camera is None:
-            raise NotFound(NOT_FOUND)
-        if ended := Share.ended(share.pk):
+            raise NotFound(Share.NOT_FOUND)
+        if ended := share.why_ended():
             raise ShareEnded(ended)
         if share.password:
             self.check_password(request, share)

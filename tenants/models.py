@@ -211,16 +211,19 @@ class Share(models.Model):
     def __str__(self) -> str:
         return f"share {self.pk} of {self.tenant_id}/{self.camera_id}"
 
-    @classmethod
-    def ended(cls, share_id: object) -> str | None:
-        """Why the share can no longer be viewed (revoked, expired, gone); None while it can."""
-        rows = cls.objects.filter(pk=share_id) if type(share_id) is int else cls.objects.none()
-        found = rows.values_list("revoked_at", "expires").first()
-        if found is None:
-            return "This share link does not exist."
-        revoked_at, expires = found
-        if revoked_at is not None:
+    NOT_FOUND = "This share link does not exist."
+
+    def why_ended(self) -> str | None:
+        """Why the share can no longer be viewed (revoked, expired); None while it can."""
+        if self.revoked_at is not None:
             return "This share link has been revoked."
-        if expires <= timezone.now():
+        if self.expires <= timezone.now():
             return "This share link has expired."
         return None
+
+    @classmethod
+    def ended(cls, share_id: object) -> str | None:
+        """why_ended() of the share as it is stored now, or that it is gone."""
+        rows = cls.objects.filter(pk=share_id) if type(share_id) is int else cls.objects.none()
+        share = rows.only("revoked_at", "expires").first()
+        return cls.NOT_FOUND if share is None else share.why_ended()
