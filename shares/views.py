@@ -29,6 +29,7 @@ from tenants.tokens import issue_share_token
 from .api.serializers import share_json
 from .links import SharePasswordThrottle, by_key, page_path, seconds_left, viewer
 
+
 class WrongPassword(APIException):
     status_code = status.HTTP_401_UNAUTHORIZED
     default_detail = "Wrong password."
