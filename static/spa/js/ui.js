@@ -16,6 +16,15 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Downloads `blob` as the file `name`. */
+export function saveBlob(blob, name) {
+  const link = h("a", { href: URL.createObjectURL(blob), download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 export function toast(message, kind = "info") {
   const box = h("div", { class: `toast toast-${kind}` }, message);
   document.querySelector(".toasts").append(box);

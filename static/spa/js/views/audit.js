@@ -1,7 +1,7 @@
 // Audit: the tenant's audit trail for its admins (tokens with audit:read), newest first with keyset paging, filtered
 // by time, actor, action and camera, and the same filters as a CSV download.
 import { api, apiBlob, apiPage } from "../api.js";
-import { cameraSelect, emptyState, errorState, formatTime, h, loading, toast } from "../ui.js";
+import { cameraSelect, emptyState, errorState, formatTime, h, loading, saveBlob, toast } from "../ui.js";
 
 const AUDIT_READ = "audit:read";
 const PAGE_SIZE = 50;
@@ -53,12 +53,7 @@ function readFilters(form) {
 async function download(filters, button) {
   button.disabled = true;
   try {
-    const blob = await apiBlob("audit", { ...filters, format: "csv" });
-    const link = h("a", { href: URL.createObjectURL(blob), download: "audit.csv", hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    saveBlob(await apiBlob("audit", { ...filters, format: "csv" }), "audit.csv");
   } catch (err) {
     if (err.status !== 401) toast(err.message, "error");
   } finally {

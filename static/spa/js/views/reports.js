@@ -2,7 +2,7 @@
 // line and day) over a range of days, drawn with Chart.js (window.Chart, from npm like hls.js), each with a CSV of
 // exactly what is drawn: the activity CSV is the API's own, the counts CSV is written here from the JSON drawn.
 import { api, apiBlob } from "../api.js";
-import { cameraSelect, emptyState, errorState, h, loading, toast, typeSelect, utcDate } from "../ui.js";
+import { cameraSelect, emptyState, errorState, h, loading, saveBlob, toast, typeSelect, utcDate } from "../ui.js";
 
 const DAY_MS = 86400000;
 const STEP_MS = { hour: 3600000, day: DAY_MS };
@@ -16,15 +16,6 @@ const CHART_OPTIONS = {
 };
 // The activity's series are stacked: a bar's height is the bucket's events.
 const STACKED = { scales: { x: { stacked: true }, y: { ...CHART_OPTIONS.scales.y, stacked: true } } };
-
-/** Downloads `blob` as `name`. */
-function save(blob, name) {
-  const link = h("a", { href: URL.createObjectURL(blob), download: name, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-}
 
 /** One CSV line; the cells are dates, line and label names or numbers, quoted where they hold a quote or a comma. */
 function csvLine(cells) {
@@ -215,7 +206,7 @@ export function renderReports(root, route) {
   activityCsv.addEventListener("click", async () => {
     activityCsv.disabled = true;
     try {
-      save(await apiBlob("reports/activity", { ...activityQuery(filters), format: "csv" }), "activity.csv");
+      saveBlob(await apiBlob("reports/activity", { ...activityQuery(filters), format: "csv" }), "activity.csv");
     } catch (err) {
       if (err.status !== 401) toast(err.message, "error");
     } finally {
@@ -227,7 +218,7 @@ export function renderReports(root, route) {
     for (const [line, days] of Object.entries(counts.lines)) {
       for (const day of days) lines.push(csvLine([day.date, line, day.in, day.out]));
     }
-    save(new Blob([`${lines.join("\n")}\n`], { type: "text/csv" }), `counts-${counts.camera_id}.csv`);
+    saveBlob(new Blob([`${lines.join("\n")}\n`], { type: "text/csv" }), `counts-${counts.camera_id}.csv`);
   });
   form.addEventListener("change", reload);
   form.addEventListener("submit", (event) => {
