@@ -6,6 +6,7 @@ import { playHls } from "../spa/js/player.js";
 
 // How often a playing clip asks whether its share still holds (a player has the whole clip's URLs from the start).
 const CHECK_MS = 10000;
+const CANNOT_VIEW = "This share link can no longer be viewed.";
 
 const view = document.querySelector("[data-share]");
 const form = view.querySelector("[data-password]");
@@ -56,7 +57,7 @@ async function clipEnded(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } }).catch(() => null);
   if (!response || response.ok) return false;
   const body = await response.json().catch(() => ({}));
-  end(body.detail || "This share link can no longer be viewed.");
+  end(body.detail || CANNOT_VIEW);
   return true;
 }
 
@@ -100,7 +101,7 @@ async function start(password) {
     formError.textContent = body.detail || "The password was not accepted.";
     formError.hidden = false;
     form.querySelector("input").select();
-  } else end(body.detail || "This share link can no longer be viewed.");
+  } else end(body.detail || CANNOT_VIEW);
 }
 
 if (form) {
