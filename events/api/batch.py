@@ -60,11 +60,14 @@ def item_errors(errors: dict) -> dict:
     events = errors.get("events")
     if not isinstance(events, dict):  # not a list, or a list of the wrong length
         return errors
-    return {
-        f"events[{index}]" if field == "non_field_errors" else f"events[{index}].{field}": messages
-        for index, item in events.items()
-        for field, messages in item.items()
-    }
+    flat = {}
+    for index, item in events.items():
+        if not isinstance(item, dict):  # the event itself was refused (null): its messages, not its fields'
+            flat[f"events[{index}]"] = item
+            continue
+        for field, messages in item.items():
+            flat[f"events[{index}]" if field == "non_field_errors" else f"events[{index}].{field}"] = messages
+    return flat
 
 
 class EventBatchView(APIView):

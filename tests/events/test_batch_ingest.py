@@ -126,8 +126,9 @@ def test_a_bad_event_is_400_naming_its_place_and_nothing_is_stored(client_a, cam
     assert not Event.objects.exists()
 
 
-def test_an_event_that_is_not_an_object_is_named(client_a, camera_a):
-    response = post(client_a, {"events": [EVENT, "person", EVENT]})
+@pytest.mark.parametrize("item", ["person", None])
+def test_an_event_that_is_not_an_object_is_named(client_a, camera_a, item):
+    response = post(client_a, {"events": [EVENT, item, EVENT]})
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"events[1]"}
     assert not Event.objects.exists()
