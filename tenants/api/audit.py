@@ -4,10 +4,11 @@ or all of it that matches the filters as a CSV download (`Accept: text/csv` or `
 import csv
 from collections.abc import Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -72,12 +73,16 @@ def wants_csv(request) -> bool:
 
 class CsvDownload:
     """A view whose GET also answers CSV (`?format=csv` or `Accept: text/csv`), written by the view itself; anything
-    else on the way (an error) keeps the API's JSON."""
+    else on the way (an error) keeps the API's JSON. A `format` it has no renderer for is a 400 naming it (DRF's own
+    answer is a 404, as if the resource did not exist)."""
 
     def perform_content_negotiation(self, request, force=False):
         if wants_csv(request):
             return JSONRenderer(), JSONRenderer.media_type
-        return super().perform_content_negotiation(request, force)
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            raise ValidationError({"format": ["Must be csv (JSON is the default)."]}) from None
 
 
 def _csv_cell(value) -> str:

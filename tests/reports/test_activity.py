@@ -146,6 +146,13 @@ def test_bad_input_is_a_400_naming_the_field(client_a, query, field):
         assert body["detail"].startswith(f"{field}: ")
 
 
+def test_a_format_it_cannot_answer_is_a_400_naming_it_not_a_404(client_a):
+    response = client_a.get(ACTIVITY, {**WHOLE_DAY, "format": "xml"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"format": ["Must be csv (JSON is the default)."]}
+    assert client_a.get(ACTIVITY, {**WHOLE_DAY, "format": "json"}).status_code == 200
+
+
 def test_the_longest_ranges_are_answered(client_a):
     assert rows(client_a.get(ACTIVITY, {"from": "2026-04-01", "to": "2026-05-02", "bucket": "hour"})) == []
     assert rows(client_a.get(ACTIVITY, {"from": "2026-01-01", "to": "2027-01-02"})) == []

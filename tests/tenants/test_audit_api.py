@@ -83,6 +83,12 @@ def test_bad_filters_are_a_json_400(client_a, trail, query, field):
         assert field in response.json()["fields"]
 
 
+def test_a_format_it_cannot_answer_is_a_400_naming_it_not_a_404(client_a, trail):
+    response = client_a.get(AUDIT, {"format": "xml"})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"format": ["Must be csv (JSON is the default)."]}
+
+
 def test_a_cursor_that_is_no_entry_is_a_400(client_a, trail):
     response = client_a.get(AUDIT, {"before": "999999999"})
     assert response.status_code == 400

@@ -15,6 +15,10 @@ from .serializers import WatchListSerializer
     list=extend_schema(
         parameters=[NewestFirstQuerySerializer], responses={200: WatchListSerializer(many=True), **errors(400)}
     ),
+    create=extend_schema(responses={201: WatchListSerializer, **errors(400)}),
+    retrieve=extend_schema(responses={200: WatchListSerializer, **errors(404)}),
+    partial_update=extend_schema(responses={200: WatchListSerializer, **errors(400, 404)}),
+    destroy=extend_schema(responses={204: None, **errors(404)}),
 )
 class WatchListViewSet(AuditedWrites, NewestFirstList, TenantModelViewSet):
     """The tenant's watch lists."""
