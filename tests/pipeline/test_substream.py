@@ -65,11 +65,16 @@ def test_detects_on_the_substream_while_recording_the_main_one(tenant_a, substre
     for event in events:
         for x1, y1, x2, y2 in event.payload["boxes"]:
             assert 0 <= x1 < x2 <= 640 and 0 <= y1 < y2 <= 360
-    [bus] = [event for event in events if event.payload["label"] == "bus"]
-    snapshot = cv2.imread(str(recordings_path(bus.snapshot)))
-    assert snapshot.shape == (360, 640, 3)
-    # The same frame of the main stream, seen whole by the model: the bus is at the same place in 0-1 of the picture.
-    main = full_frame_box(clip_frame_like(snapshot), "bus")
-    on_sub = np.array(bus.payload["boxes"][0]) / [640, 360, 640, 360]
-    on_main = np.array(main) / [1280, 720, 1280, 720]
-    assert np.abs(on_sub - on_main).max() < 0.03, (on_sub, on_main)
+    # Mostly one, but the tracker may lose the parked bus for a frame and follow it again as a new track: each of its
+    # events is checked (one track, one event is tests/detection's).
+    buses = [event for event in events if event.payload["label"] == "bus"]
+    assert buses
+    for bus in buses:
+        snapshot = cv2.imread(str(recordings_path(bus.snapshot)))
+        assert snapshot.shape == (360, 640, 3)
+        # The same frame of the main stream, seen whole by the model: the bus is at the same place in 0-1 of the
+        # picture.
+        main = full_frame_box(clip_frame_like(snapshot), "bus")
+        on_sub = np.array(bus.payload["boxes"][0]) / [640, 360, 640, 360]
+        on_main = np.array(main) / [1280, 720, 1280, 720]
+        assert np.abs(on_sub - on_main).max() < 0.03, (on_sub, on_main)
